@@ -1,0 +1,139 @@
+#include "common/config.hpp"
+
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <cctype>
+#include <sstream>
+#include <thread>
+
+#include "common/byte_size.hpp"
+#include "common/net.hpp"
+
+namespace switchboard {
+namespace po = boost::program_options;
+namespace {
+
+std::string default_node_name() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "node";
+  return host;
+}
+
+// SWITCHBOARD_MAX_MESSAGE_BYTES -> max-message-bytes; REDIS_URL -> redis.
+std::string env_to_option(const po::options_description& desc, const std::string& variable) {
+  if (variable == "REDIS_URL") return "redis";
+  static const std::string prefix = "SWITCHBOARD_";
+  if (variable.rfind(prefix, 0) != 0) return {};
+  std::string name = variable.substr(prefix.size());
+  for (char& c : name) c = c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (name == "help" || desc.find_nothrow(name, false) == nullptr) return {};
+  return name;
+}
+
+std::size_t byte_size_option(const po::variables_map& vm, const char* name, std::size_t min, std::size_t max) {
+  const auto& text = vm[name].as<std::string>();
+  auto value = parse_byte_size(text);
+  if (!value) throw config_error("--" + std::string(name) + ": '" + text + "' is not a size (e.g. 65536, 64KiB, 4MiB)");
+  if (*value < min || *value > max)
+    throw config_error("--" + std::string(name) + ": must be between " + std::to_string(min) + " and " +
+                       std::to_string(max) + " bytes");
+  return *value;
+}
+
+log::level parse_level(const std::string& text) {
+  if (text == "debug") return log::level::debug;
+  if (text == "info") return log::level::info;
+  if (text == "warn") return log::level::warn;
+  if (text == "error") return log::level::error;
+  throw config_error("--log-level: '" + text + "' is not one of debug, info, warn, error");
+}
+
+bool valid_prefix(const std::string& prefix) {
+  if (prefix.size() > 64) return false;
+  for (unsigned char c : prefix)
+    if (c <= 0x20 || c == 0x7f) return false;
+  return true;
+}
+
+}  // namespace
+
+config parse_config(int argc, const char* const argv[]) {
+  config cfg;
+  const int hardware = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+
+  po::options_description desc(
+      "Usage: switchboard [options]\n\n"
+      "Every option can also be set in the environment as SWITCHBOARD_<OPTION>\n"
+      "(e.g. SWITCHBOARD_PORT=9000); REDIS_URL sets --redis. Flags win.\n\nOptions");
+  // clang-format off
+  desc.add_options()
+    ("help,h", "print this help and exit")
+    ("bind", po::value<std::string>()->default_value(cfg.bind), "address to listen on")
+    ("port", po::value<int>()->default_value(cfg.port), "TCP port for WebSocket and HTTP")
+    ("workers", po::value<int>()->default_value(hardware), "worker processes (default: hardware threads)")
+    ("redis", po::value<std::string>()->default_value(cfg.redis_url),
+       "Redis: redis://[:password@]host[:port][/db] or unix:///path[?db=N]")
+    ("node", po::value<std::string>()->default_value(default_node_name()), "node name sent in welcome (default: host name)")
+    ("max-message-bytes", po::value<std::string>()->default_value("64KiB"),
+       "largest client message; larger ones close the connection with 1009")
+    ("send-queue-bytes", po::value<std::string>()->default_value("4MiB"),
+       "per-client outbound queue; past it the client is closed with 1008 slow consumer")
+    ("channel-prefix", po::value<std::string>()->default_value(cfg.channel_prefix),
+       "prefix of every Redis key and channel (separates clusters sharing a Redis)")
+    ("drain-seconds", po::value<int>()->default_value(static_cast<int>(cfg.drain_timeout.count())),
+       "on SIGTERM, how long workers wait for clients to close before exiting")
+    ("log-level", po::value<std::string>()->default_value("info"), "debug, info, warn or error");
+  // clang-format on
+
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, desc), vm);
+    po::store(po::parse_environment(desc, [&desc](const std::string& v) { return env_to_option(desc, v); }), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw config_error(e.what());
+  }
+  if (vm.count("help")) {
+    std::ostringstream out;
+    out << desc;
+    throw help_requested(out.str());
+  }
+
+  cfg.bind = vm["bind"].as<std::string>();
+  error_code ec;
+  asio::ip::make_address(cfg.bind, ec);
+  if (ec) throw config_error("--bind: '" + cfg.bind + "' is not an IP address");
+
+  int port = vm["port"].as<int>();
+  if (port < 1 || port > 65535) throw config_error("--port: must be between 1 and 65535");
+  cfg.port = static_cast<std::uint16_t>(port);
+
+  cfg.workers = vm["workers"].as<int>();
+  if (cfg.workers < 1 || cfg.workers > 1024) throw config_error("--workers: must be between 1 and 1024");
+
+  cfg.redis_url = vm["redis"].as<std::string>();
+  std::string why;
+  auto ep = redis::parse_endpoint(cfg.redis_url, &why);
+  if (!ep) throw config_error("--redis: '" + cfg.redis_url + "': " + why);
+  cfg.redis = *ep;
+
+  cfg.node = vm["node"].as<std::string>();
+  if (cfg.node.empty() || cfg.node.size() > 255) throw config_error("--node: must be 1 to 255 bytes");
+
+  cfg.max_message_bytes = byte_size_option(vm, "max-message-bytes", 256, 64 * 1024 * 1024);
+  cfg.send_queue_bytes = byte_size_option(vm, "send-queue-bytes", 1024, std::size_t{1} << 32);
+
+  cfg.channel_prefix = vm["channel-prefix"].as<std::string>();
+  if (!valid_prefix(cfg.channel_prefix))
+    throw config_error("--channel-prefix: at most 64 bytes, no spaces or control characters");
+
+  int drain = vm["drain-seconds"].as<int>();
+  if (drain < 0 || drain > 3600) throw config_error("--drain-seconds: must be between 0 and 3600");
+  cfg.drain_timeout = std::chrono::seconds(drain);
+
+  cfg.log_level = parse_level(vm["log-level"].as<std::string>());
+  return cfg;
+}
+
+}  // namespace switchboard

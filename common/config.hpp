@@ -1,0 +1,50 @@
+#pragma once
+// The node's configuration: one aggregate, parsed once from flags and
+// environment, then passed by const reference.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "common/log.hpp"
+#include "common/redis/endpoint.hpp"
+
+namespace switchboard {
+
+struct config {
+  std::string bind = "0.0.0.0";
+  std::uint16_t port = 8080;
+  int workers = 0;  // 0 until parsed: then the hardware thread count
+  std::string redis_url = "redis://127.0.0.1:6379";
+  redis::endpoint redis;
+  std::string node;  // default: the host name
+  // 64 KiB holds any chat message; bigger payloads belong in object storage.
+  std::size_t max_message_bytes = 64 * 1024;
+  // 4 MiB of backlog is seconds of traffic for a healthy client; past it the
+  // client is not keeping up and is closed rather than allowed to grow memory.
+  std::size_t send_queue_bytes = 4 * 1024 * 1024;
+  std::string channel_prefix = "sb:";
+  // How long a draining worker waits for its clients to close before exiting.
+  std::chrono::seconds drain_timeout{10};
+  log::level log_level = log::level::info;
+};
+
+// A bad flag or environment value; what() names the flag and says why.
+class config_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// `--help` was given; what() is the help text.
+class help_requested : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Flags win over the environment (SWITCHBOARD_<FLAG>, e.g. SWITCHBOARD_PORT;
+// REDIS_URL for --redis). Throws config_error or help_requested.
+config parse_config(int argc, const char* const argv[]);
+
+}  // namespace switchboard

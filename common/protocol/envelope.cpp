@@ -1,0 +1,48 @@
+#include "common/protocol/envelope.hpp"
+
+namespace switchboard::protocol {
+namespace {
+
+constexpr char version = '1';
+
+char letter(scope kind) {
+  switch (kind) {
+    case scope::broadcast: return 'b';
+    case scope::direct: return 'd';
+    case scope::room: return 'r';
+  }
+  return '?';
+}
+
+}  // namespace
+
+std::string encode_envelope(scope kind, std::string_view target, std::string_view frame) {
+  std::string out;
+  out.reserve(3 + target.size() + frame.size());
+  out += version;
+  out += letter(kind);
+  if (kind != scope::broadcast) out += target;
+  out += '\n';
+  out += frame;
+  return out;
+}
+
+std::optional<envelope_view> decode_envelope(std::string_view bytes) {
+  if (bytes.size() < 3 || bytes[0] != version) return std::nullopt;
+  auto newline = bytes.find('\n', 2);
+  if (newline == std::string_view::npos) return std::nullopt;
+  envelope_view out;
+  switch (bytes[1]) {
+    case 'b': out.kind = scope::broadcast; break;
+    case 'd': out.kind = scope::direct; break;
+    case 'r': out.kind = scope::room; break;
+    default: return std::nullopt;
+  }
+  out.target = bytes.substr(2, newline - 2);
+  if ((out.kind == scope::broadcast) != out.target.empty()) return std::nullopt;
+  out.frame = bytes.substr(newline + 1);
+  if (out.frame.empty()) return std::nullopt;
+  return out;
+}
+
+}  // namespace switchboard::protocol

@@ -1,0 +1,31 @@
+#pragma once
+// The bus envelope: what travels through Redis pub/sub between workers.
+//
+//   "1" <scope letter> <target> "\n" <frame>
+//
+// The scope letter is b (broadcast), d (direct) or r (room); the target is
+// empty for broadcast, the recipient id for direct, the room name for room.
+// Neither ids nor room names can hold a newline, so the header ends at the
+// first one. The frame is the exact text every recipient gets, so a receiving
+// worker routes on the header and never parses JSON.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/protocol/frames.hpp"
+
+namespace switchboard::protocol {
+
+struct envelope_view {
+  scope kind{};
+  std::string_view target;
+  std::string_view frame;
+};
+
+std::string encode_envelope(scope kind, std::string_view target, std::string_view frame);
+
+// nullopt when the bytes are not an envelope of this version.
+std::optional<envelope_view> decode_envelope(std::string_view bytes);
+
+}  // namespace switchboard::protocol

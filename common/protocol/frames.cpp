@@ -1,0 +1,100 @@
+#include "common/protocol/frames.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace switchboard::protocol {
+
+std::string_view to_string(scope s) {
+  switch (s) {
+    case scope::broadcast: return "broadcast";
+    case scope::direct: return "direct";
+    case scope::room: return "room";
+  }
+  return "unknown";
+}
+
+std::string json_quote(std::string_view s) {
+  return nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+namespace {
+
+void append_ref(std::string& out, const std::optional<std::string>& ref) {
+  if (!ref) return;
+  out += ",\"ref\":";
+  out += *ref;
+}
+
+}  // namespace
+
+std::string welcome_frame(std::string_view id, std::string_view node, int worker) {
+  std::string out = "{\"type\":\"welcome\",\"id\":";
+  out += json_quote(id);
+  out += ",\"node\":";
+  out += json_quote(node);
+  out += ",\"worker\":";
+  out += std::to_string(worker);
+  out += '}';
+  return out;
+}
+
+std::string ack_frame(std::string_view ref) {
+  std::string out = "{\"type\":\"ack\",\"ref\":";
+  out += ref;
+  out += '}';
+  return out;
+}
+
+std::string pong_frame(const std::optional<std::string>& ref) {
+  std::string out = "{\"type\":\"pong\"";
+  append_ref(out, ref);
+  out += '}';
+  return out;
+}
+
+std::string error_frame(error_kind kind, std::string_view message, const std::optional<std::string>& ref) {
+  std::string out = "{\"type\":\"error\",\"code\":\"";
+  out += to_string(kind);
+  out += "\",\"message\":";
+  out += json_quote(message);
+  append_ref(out, ref);
+  out += '}';
+  return out;
+}
+
+std::string presence_frame(std::string_view room, const std::vector<std::string>& members,
+                           const std::optional<std::string>& ref) {
+  std::string out = "{\"type\":\"presence\",\"room\":";
+  out += json_quote(room);
+  out += ",\"members\":[";
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    if (i != 0) out += ',';
+    out += json_quote(members[i]);
+  }
+  out += ']';
+  append_ref(out, ref);
+  out += '}';
+  return out;
+}
+
+std::string message_frame(scope s, std::string_view from, std::string_view target, std::string_view data) {
+  std::string out;
+  out.reserve(64 + from.size() + target.size() + data.size());
+  out += "{\"type\":\"message\",\"scope\":\"";
+  out += to_string(s);
+  out += "\",\"from\":";
+  out += json_quote(from);
+  if (s == scope::direct) {
+    out += ",\"to\":";
+    out += json_quote(target);
+  } else if (s == scope::room) {
+    out += ",\"room\":";
+    out += json_quote(target);
+  }
+  out += ",\"data\":";
+  out += data;
+  out += '}';
+  return out;
+}
+
+}  // namespace switchboard::protocol

@@ -1,0 +1,32 @@
+#pragma once
+// Builds the server-to-client frames of PROTOCOL.md as JSON text.
+// `ref` and `data` arguments are JSON text already (see request.hpp).
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/protocol/error.hpp"
+
+namespace switchboard::protocol {
+
+enum class scope { broadcast, direct, room };
+
+std::string_view to_string(scope s);
+
+// `s` as a JSON string literal, quotes included.
+std::string json_quote(std::string_view s);
+
+std::string welcome_frame(std::string_view id, std::string_view node, int worker);
+std::string ack_frame(std::string_view ref);
+std::string pong_frame(const std::optional<std::string>& ref);
+std::string error_frame(error_kind kind, std::string_view message, const std::optional<std::string>& ref);
+std::string presence_frame(std::string_view room, const std::vector<std::string>& members,
+                           const std::optional<std::string>& ref);
+
+// A delivery. `target` is the recipient id for direct and the room for room;
+// it is ignored for broadcast.
+std::string message_frame(scope s, std::string_view from, std::string_view target, std::string_view data);
+
+}  // namespace switchboard::protocol

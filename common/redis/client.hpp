@@ -1,0 +1,64 @@
+#pragma once
+// A Redis connection that comes back by itself: connects, runs until the
+// connection fails, waits a capped, growing backoff and connects again.
+// While it is down, requests fail at once with errc::unavailable.
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "common/redis/connection.hpp"
+#include "common/redis/endpoint.hpp"
+
+namespace switchboard::redis {
+
+struct client_options {
+  endpoint where;
+  std::string name = "redis";                          // for logs
+  std::chrono::milliseconds connect_timeout{1000};
+  std::chrono::milliseconds command_timeout{2000};
+  // Local Redis restarts in well under a second; a short cap brings workers
+  // back quickly, and a refused connect costs next to nothing.
+  std::chrono::milliseconds backoff_min{25};
+  std::chrono::milliseconds backoff_max{400};
+};
+
+class client {
+ public:
+  client(asio::any_io_executor ex, client_options options);
+  client(const client&) = delete;
+  client& operator=(const client&) = delete;
+
+  // Called on every successful (re)connect and on every loss.
+  std::function<void()> on_up;
+  std::function<void(error_code)> on_down;
+  // Replies that answer no request (pub/sub pushes).
+  connection::push_handler on_push;
+
+  void start();
+  void stop();
+  bool is_up() const { return conn_ && conn_->is_open(); }
+  std::uint64_t reconnects() const { return reconnects_; }
+
+  asio::awaitable<connection::result> request(std::span<const std::string_view> args);
+  asio::awaitable<connection::result> request(std::initializer_list<std::string_view> args) {
+    return request(std::span<const std::string_view>(args.begin(), args.size()));
+  }
+  // Queues a command whose reply goes to on_push; dropped while down.
+  void send(std::span<const std::string_view> args);
+
+ private:
+  asio::awaitable<void> reconnect_loop();
+
+  asio::any_io_executor ex_;
+  client_options options_;
+  std::shared_ptr<connection> conn_;
+  asio::steady_timer backoff_timer_;
+  bool stopped_ = false;
+  bool ever_up_ = false;
+  std::uint64_t reconnects_ = 0;
+};
+
+}  // namespace switchboard::redis

@@ -1,0 +1,63 @@
+#pragma once
+// The one pub/sub connection of a worker. Keeps the set of channels it
+// should hold, subscribes to all of them again after every reconnect, and
+// reports each subscription's confirmation, so that callers can wait until
+// Redis will really deliver a channel's messages to them.
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/redis/client.hpp"
+
+namespace switchboard::redis {
+
+class subscriber {
+ public:
+  using message_handler = std::function<void(std::string_view channel, std::string_view payload)>;
+
+  subscriber(asio::any_io_executor ex, client_options options, message_handler on_message);
+
+  // Every wanted channel confirmed after a (re)connect.
+  std::function<void()> on_ready;
+  // The connection was lost: no channel is held until on_ready again.
+  std::function<void()> on_down;
+
+  void start() { client_.start(); }
+  void stop() { client_.stop(); }
+
+  // Completes when Redis confirms the subscription; with errc::unavailable
+  // when the connection is down or goes down first.
+  asio::awaitable<error_code> subscribe(std::string channel);
+  void unsubscribe(const std::string& channel);
+
+  // Connected, and every wanted channel confirmed.
+  bool is_ready() const { return client_.is_up() && unconfirmed_ == 0; }
+  std::size_t channels() const;
+  std::uint64_t reconnects() const { return client_.reconnects(); }
+
+ private:
+  struct channel_state {
+    bool wanted = true;
+    bool confirmed = false;
+    int outstanding = 0;  // SUBSCRIBEs sent and not yet confirmed
+    std::vector<asio::any_completion_handler<void(error_code)>> waiters;
+  };
+
+  void handle_push(reply_ptr reply);
+  void handle_up();
+  void handle_down();
+  void confirm(std::string_view channel);
+  void release_waiters(channel_state& state, error_code ec);
+  void recount();
+
+  asio::any_io_executor ex_;
+  client client_;
+  message_handler on_message_;
+  std::unordered_map<std::string, channel_state> channels_;
+  std::size_t unconfirmed_ = 0;  // wanted channels not confirmed yet
+};
+
+}  // namespace switchboard::redis
