@@ -4,6 +4,7 @@
 // While it is down, requests fail at once with errc::unavailable.
 
 #include <chrono>
+#include <array>
 #include <functional>
 #include <memory>
 #include <span>
@@ -41,10 +42,14 @@ class client {
   void stop();
   bool is_up() const { return conn_ && conn_->is_open(); }
   std::uint64_t reconnects() const { return reconnects_; }
+  const asio::any_io_executor& executor() const { return ex_; }
 
   asio::awaitable<connection::result> request(std::span<const std::string_view> args);
-  asio::awaitable<connection::result> request(std::initializer_list<std::string_view> args) {
-    return request(std::span<const std::string_view>(args.begin(), args.size()));
+  // request("SET", key, value): the arguments must outlive the co_await.
+  template <typename... Args>
+  asio::awaitable<connection::result> command(const Args&... args) {
+    std::array<std::string_view, sizeof...(Args)> argv{std::string_view(args)...};
+    co_return co_await request(argv);
   }
   // Queues a command whose reply goes to on_push; dropped while down.
   void send(std::span<const std::string_view> args);

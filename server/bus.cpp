@@ -1,0 +1,75 @@
+#include "server/bus.hpp"
+
+#include "common/log.hpp"
+#include "common/protocol/envelope.hpp"
+#include "common/redis/error.hpp"
+
+namespace switchboard {
+namespace {
+
+redis::client_options options_for(const config& cfg, std::string name) {
+  redis::client_options options;
+  options.where = cfg.redis;
+  options.name = std::move(name);
+  return options;
+}
+
+}  // namespace
+
+bus::bus(asio::any_io_executor ex, const config& cfg, std::string worker_key, hub& local)
+    : prefix_(cfg.channel_prefix),
+      broadcast_channel_(cfg.channel_prefix + "broadcast"),
+      own_channel_(worker_channel(worker_key)),
+      hub_(local),
+      commands_(ex, options_for(cfg, "redis commands")),
+      subscriber_(ex, options_for(cfg, "redis subscriber"),
+                  [this](std::string_view channel, std::string_view payload) { on_message(channel, payload); }),
+      registry_(ex, commands_, cfg.channel_prefix, std::move(worker_key)) {
+  commands_.on_up = [this] { registry_.commands_up(); };
+  subscriber_.on_ready = [this] { registry_.subscribed(); };
+  subscriber_.on_down = [this] { registry_.unsubscribed(); };
+}
+
+void bus::start() {
+  commands_.start();
+  subscriber_.start();
+  registry_.start();
+  // The subscriber resubscribes by itself after every reconnect; these first
+  // calls only put the channels on its list.
+  for (const auto* channel : {&broadcast_channel_, &own_channel_}) {
+    asio::co_spawn(commands_.executor(), subscriber_.subscribe(*channel), asio::detached);
+  }
+}
+
+void bus::stop() {
+  registry_.stop();
+  subscriber_.stop();
+  commands_.stop();
+}
+
+bool bus::ready() const { return commands_.is_up() && subscriber_.is_ready() && registry_.gate_open(); }
+
+std::string bus::worker_channel(std::string_view worker_key) const {
+  std::string channel = prefix_ + "direct:";
+  channel += worker_key;
+  return channel;
+}
+
+asio::awaitable<error_code> bus::publish(const std::string& channel, std::string_view envelope) {
+  if (!ready()) co_return make_error_code(redis::errc::unavailable);
+  auto [ec, reply] = co_await commands_.command("PUBLISH", channel, envelope);
+  if (ec) co_return make_error_code(redis::errc::unavailable);
+  co_return error_code{};
+}
+
+void bus::on_message(std::string_view, std::string_view payload) {
+  auto envelope = protocol::decode_envelope(payload);
+  if (!envelope) {
+    log::warn("bus: dropped a message that is not an envelope");
+    return;
+  }
+  auto frame = std::make_shared<const std::string>(envelope->frame);
+  hub_.deliver(envelope->kind, envelope->target, frame);
+}
+
+}  // namespace switchboard

@@ -1,0 +1,109 @@
+#include "server/http_session.hpp"
+
+#include "common/log.hpp"
+#include "server/demo_page.hpp"
+#include "server/worker_context.hpp"
+#include "server/ws_session.hpp"
+
+namespace switchboard {
+namespace {
+
+// A client gets this long to send a whole request; slow ones are dropped.
+constexpr std::chrono::seconds request_deadline{10};
+constexpr std::uint32_t header_limit = 8 * 1024;
+constexpr std::uint64_t body_limit = 64 * 1024;
+
+std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
+
+http::response<http::string_body> text_response(const http::request<http::string_body>& req, http::status status,
+                                                std::string body, std::string_view type = "text/plain; charset=utf-8") {
+  http::response<http::string_body> res{status, req.version()};
+  res.set(http::field::server, "switchboard");
+  res.set(http::field::content_type, type);
+  res.set(http::field::cache_control, "no-store");
+  res.keep_alive(req.keep_alive());
+  res.body() = std::move(body);
+  res.prepare_payload();
+  // HEAD: the same headers, Content-Length included, and no body.
+  if (req.method() == http::verb::head) res.body().clear();
+  return res;
+}
+
+}  // namespace
+
+http_session::http_session(tcp::socket socket, worker_context& ctx) : stream_(std::move(socket)), ctx_(ctx) {}
+
+void http_session::start() {
+  asio::co_spawn(stream_.get_executor(), run(), [](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      log::error(std::string("http session failed: ") + ex.what());
+    }
+  });
+}
+
+asio::awaitable<void> http_session::run() {
+  auto self = shared_from_this();
+  for (;;) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(header_limit);
+    parser.body_limit(body_limit);
+    stream_.expires_after(request_deadline);
+    auto [ec, n] = co_await http::async_read(stream_, buffer_, parser, use_nothrow);
+    if (ec) {
+      // Too large or malformed: say so before hanging up; else just hang up.
+      if (ec == http::error::header_limit || ec == http::error::body_limit) {
+        http::request<http::string_body> bare;
+        auto res = text_response(bare, http::status::payload_too_large, "request too large\n");
+        res.keep_alive(false);
+        co_await http::async_write(stream_, res, use_nothrow);
+      } else if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
+                 ec != asio::error::connection_reset && ec != asio::error::eof) {
+        http::request<http::string_body> bare;
+        auto res = text_response(bare, http::status::bad_request, "bad request\n");
+        res.keep_alive(false);
+        co_await http::async_write(stream_, res, use_nothrow);
+      }
+      break;
+    }
+    auto req = parser.release();
+    if (websocket::is_upgrade(req) && path_of(req.target()) == "/ws" && !ctx_.draining) {
+      stream_.expires_never();
+      std::make_shared<ws_session>(stream_.release_socket(), ctx_)->start(std::move(req));
+      co_return;
+    }
+    bool keep_alive = req.keep_alive();
+    auto [wec, written] = co_await beast::async_write(stream_, respond(req), use_nothrow);
+    if (wec || !keep_alive) break;
+  }
+  error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+http::message_generator http_session::respond(const http::request<http::string_body>& req) {
+  auto path = path_of(req.target());
+  bool readable = req.method() == http::verb::get || req.method() == http::verb::head;
+  if (path == "/ws") {
+    if (ctx_.draining) return text_response(req, http::status::service_unavailable, "draining\n");
+    auto res = text_response(req, http::status::upgrade_required, "this endpoint speaks WebSocket only\n");
+    res.set(http::field::upgrade, "websocket");
+    res.set(http::field::connection, "Upgrade");
+    return res;
+  }
+  if (path == "/healthz" && readable) {
+    if (ctx_.draining) return text_response(req, http::status::service_unavailable, "draining\n");
+    if (!ctx_.bus.ready()) return text_response(req, http::status::service_unavailable, "redis unavailable\n");
+    return text_response(req, http::status::ok, "ok");
+  }
+  if (path == "/" && readable) return text_response(req, http::status::ok, std::string(demo_page), "text/html; charset=utf-8");
+  if (path == "/healthz" || path == "/") {
+    auto res = text_response(req, http::status::method_not_allowed, "method not allowed\n");
+    res.set(http::field::allow, "GET, HEAD");
+    return res;
+  }
+  return text_response(req, http::status::not_found, "not found\n");
+}
+
+}  // namespace switchboard

@@ -1,0 +1,194 @@
+#include "server/master.hpp"
+
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <exception>
+
+#include "common/log.hpp"
+#include "server/worker.hpp"
+
+namespace switchboard {
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+// A worker that lived this long was healthy: its next crash restarts at once.
+constexpr std::chrono::seconds healthy_uptime{10};
+constexpr std::chrono::milliseconds backoff_min{100};
+constexpr std::chrono::milliseconds backoff_max{10000};
+// Added to the drain time before stragglers are killed.
+constexpr std::chrono::seconds kill_margin{3};
+
+struct slot {
+  pid_t pid = 0;
+  clock::time_point started{};
+  clock::time_point restart_at{};
+  int quick_failures = 0;
+};
+
+std::string describe_status(int status) {
+  if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return std::string("killed by signal ") + strsignal(WTERMSIG(status));
+  return "stopped";
+}
+
+std::chrono::milliseconds backoff_for(int failures) {
+  auto delay = backoff_min * (1 << std::min(failures, 16));
+  return std::min<std::chrono::milliseconds>(delay, backoff_max);
+}
+
+class master {
+ public:
+  master(const config& cfg, std::vector<listen_socket> sockets)
+      : cfg_(cfg), sockets_(std::move(sockets)), slots_(sockets_.size()) {}
+
+  int run();
+
+ private:
+  void spawn(std::size_t index);
+  void reap();
+  void begin_shutdown(int signal);
+  bool any_alive() const;
+  timespec wait_budget() const;
+
+  const config& cfg_;
+  std::vector<listen_socket> sockets_;
+  std::vector<slot> slots_;
+  sigset_t handled_{};
+  sigset_t original_{};
+  bool stopping_ = false;
+  bool killed_ = false;
+  clock::time_point kill_at_{};
+};
+
+int master::run() {
+  // Signals are blocked and taken synchronously with sigtimedwait: no
+  // handlers, no races between a signal and the decision it triggers.
+  sigemptyset(&handled_);
+  for (int s : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) sigaddset(&handled_, s);
+  sigprocmask(SIG_BLOCK, &handled_, &original_);
+
+  log::info("node " + cfg_.node + " listening on " + cfg_.bind + ":" + std::to_string(cfg_.port) + " with " +
+            std::to_string(slots_.size()) + " workers, redis " + cfg_.redis.describe());
+  for (std::size_t i = 0; i < slots_.size(); ++i) spawn(i);
+
+  for (;;) {
+    timespec budget = wait_budget();
+    siginfo_t info{};
+    int sig = sigtimedwait(&handled_, &info, &budget);
+    if (sig == SIGCHLD) reap();
+    if (sig == SIGTERM || sig == SIGINT) begin_shutdown(sig);
+    if (sig == SIGHUP) log::warn("SIGHUP ignored: rolling restart is not supported by this version");
+
+    if (stopping_) {
+      reap();
+      if (!any_alive()) break;
+      if (!killed_ && clock::now() >= kill_at_) {
+        log::warn("workers still running at the deadline; killing them");
+        for (auto& s : slots_)
+          if (s.pid > 0) ::kill(s.pid, SIGKILL);
+        killed_ = true;
+      }
+      continue;
+    }
+    auto now = clock::now();
+    for (std::size_t i = 0; i < slots_.size(); ++i)
+      if (slots_[i].pid == 0 && slots_[i].restart_at <= now) spawn(i);
+  }
+  close_listen_sockets(sockets_);
+  log::info("node stopped");
+  return 0;
+}
+
+void master::spawn(std::size_t index) {
+  pid_t parent = ::getpid();
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    log::error(std::string("fork: ") + std::strerror(errno));
+    slots_[index].restart_at = clock::now() + backoff_max;
+    return;
+  }
+  if (pid == 0) {
+    sigprocmask(SIG_SETMASK, &original_, nullptr);
+    // A worker must not outlive its master (a SIGKILLed master, a test harness).
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(0);
+    for (std::size_t i = 0; i < sockets_.size(); ++i)
+      if (i != index) ::close(sockets_[i].fd);
+    log::set_context(cfg_.node, std::to_string(index));
+    int status = 1;
+    try {
+      status = run_worker(cfg_, static_cast<int>(index), sockets_[index]);
+    } catch (const std::exception& e) {
+      log::error(std::string("worker failed: ") + e.what());
+    }
+    std::fflush(stderr);
+    ::_exit(status);
+  }
+  slots_[index].pid = pid;
+  slots_[index].started = clock::now();
+}
+
+void master::reap() {
+  for (;;) {
+    int status = 0;
+    pid_t pid = ::waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) return;
+    auto it = std::find_if(slots_.begin(), slots_.end(), [pid](const slot& s) { return s.pid == pid; });
+    if (it == slots_.end()) continue;
+    auto index = static_cast<std::size_t>(it - slots_.begin());
+    it->pid = 0;
+    if (stopping_) {
+      log::info("worker " + std::to_string(index) + " " + describe_status(status));
+      continue;
+    }
+    auto now = clock::now();
+    if (now - it->started >= healthy_uptime) it->quick_failures = 0;
+    auto delay = it->quick_failures == 0 ? std::chrono::milliseconds(0) : backoff_for(it->quick_failures - 1);
+    ++it->quick_failures;
+    it->restart_at = now + delay;
+    log::warn("worker " + std::to_string(index) + " " + describe_status(status) + "; restarting in " +
+              std::to_string(delay.count()) + " ms");
+  }
+}
+
+void master::begin_shutdown(int signal) {
+  if (stopping_) return;
+  stopping_ = true;
+  kill_at_ = clock::now() + cfg_.drain_timeout + kill_margin;
+  log::info(std::string("received ") + strsignal(signal) + "; draining workers");
+  for (auto& s : slots_)
+    if (s.pid > 0) ::kill(s.pid, SIGTERM);
+}
+
+bool master::any_alive() const {
+  return std::any_of(slots_.begin(), slots_.end(), [](const slot& s) { return s.pid > 0; });
+}
+
+timespec master::wait_budget() const {
+  auto now = clock::now();
+  auto wake = now + std::chrono::seconds(1);
+  if (stopping_) wake = std::min(wake, kill_at_);
+  for (const auto& s : slots_)
+    if (!stopping_ && s.pid == 0) wake = std::min(wake, s.restart_at);
+  auto wait = std::max(std::chrono::duration_cast<std::chrono::nanoseconds>(wake - now), std::chrono::nanoseconds(1000000));
+  timespec ts{};
+  ts.tv_sec = static_cast<time_t>(wait.count() / 1'000'000'000);
+  ts.tv_nsec = static_cast<long>(wait.count() % 1'000'000'000);
+  return ts;
+}
+
+}  // namespace
+
+int run_master(const config& cfg, std::vector<listen_socket> sockets) {
+  return master(cfg, std::move(sockets)).run();
+}
+
+}  // namespace switchboard

@@ -1,0 +1,14 @@
+#pragma once
+// A worker process: one io_context on one thread, serving the clients it
+// accepts on its listening socket until SIGTERM, then draining.
+
+#include "common/config.hpp"
+
+namespace switchboard {
+
+struct listen_socket;
+
+// Runs in the child after fork(); returns the process exit status.
+int run_worker(const config& cfg, int index, const listen_socket& socket);
+
+}  // namespace switchboard

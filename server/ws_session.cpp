@@ -1,0 +1,201 @@
+#include "server/ws_session.hpp"
+
+#include "common/log.hpp"
+#include "common/protocol/client_id.hpp"
+#include "common/protocol/envelope.hpp"
+#include "common/protocol/frames.hpp"
+#include "server/worker_context.hpp"
+
+namespace switchboard {
+namespace {
+
+// Peers that vanish without a FIN are found by pings: Beast pings after half
+// of this with no traffic and drops the peer after the whole of it.
+constexpr std::chrono::seconds idle_timeout{60};
+constexpr std::chrono::seconds handshake_timeout{10};
+// How long a closing session may take to get its close frame out.
+constexpr std::chrono::seconds close_grace{5};
+
+bool is_expected_close(const error_code& ec) {
+  return ec == websocket::error::closed || ec == asio::error::eof || ec == asio::error::operation_aborted ||
+         ec == asio::error::connection_reset || ec == asio::error::broken_pipe || ec == beast::error::timeout;
+}
+
+}  // namespace
+
+ws_session::ws_session(tcp::socket socket, worker_context& ctx)
+    : ws_(std::move(socket)), ctx_(ctx), writer_wake_(ws_.get_executor()), close_deadline_(ws_.get_executor()) {}
+
+void ws_session::start(http::request<http::string_body> request) {
+  asio::co_spawn(ws_.get_executor(), run(std::move(request)), [](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      log::error(std::string("session failed: ") + ex.what());
+    }
+  });
+}
+
+asio::awaitable<void> ws_session::run(http::request<http::string_body> request) {
+  auto self = shared_from_this();
+  websocket::stream_base::timeout timeouts{};
+  timeouts.handshake_timeout = handshake_timeout;
+  timeouts.idle_timeout = idle_timeout;
+  timeouts.keep_alive_pings = true;
+  ws_.set_option(timeouts);
+  ws_.read_message_max(ctx_.cfg.max_message_bytes);
+  // One frame per message: a server does not mask, so splitting gains nothing.
+  ws_.auto_fragment(false);
+  ws_.set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& res) { res.set(http::field::server, "switchboard"); }));
+
+  auto [ec] = co_await ws_.async_accept(request, use_nothrow);
+  if (ec) co_return;
+
+  id_ = ctx_.ids.next();
+  ctx_.hub.add(*this);
+  send(protocol::welcome_frame(id_, ctx_.cfg.node, ctx_.index));
+  asio::co_spawn(ws_.get_executor(), write_loop(), [self](std::exception_ptr e) {
+    if (e) log::error("session writer failed");
+  });
+
+  co_await read_loop();
+
+  ended_ = true;
+  ctx_.hub.remove(*this);
+  queue_.clear();
+  queued_bytes_ = 0;
+  writer_wake_.cancel();
+  close_deadline_.cancel();
+}
+
+asio::awaitable<void> ws_session::read_loop() {
+  for (;;) {
+    auto [ec, n] = co_await ws_.async_read(buffer_, use_nothrow);
+    if (ec) {
+      if (!is_expected_close(ec)) log::debug("session " + id_ + ": read: " + ec.message());
+      co_return;
+    }
+    if (ws_.got_binary()) {
+      answer_error(protocol::error_kind::unsupported, "binary frames are not supported", std::nullopt);
+    } else {
+      auto data = buffer_.cdata();
+      co_await handle(std::string_view(static_cast<const char*>(data.data()), data.size()));
+    }
+    buffer_.consume(buffer_.size());
+    // Give back what a large message made the buffer grow to.
+    if (buffer_.capacity() > 4096) buffer_.shrink_to_fit();
+  }
+}
+
+asio::awaitable<void> ws_session::handle(std::string_view text) {
+  auto parsed = protocol::parse_request(text);
+  if (auto* err = std::get_if<protocol::request_error>(&parsed)) {
+    answer_error(err->kind, err->message, err->ref);
+    co_return;
+  }
+  auto& req = std::get<protocol::request>(parsed);
+  using protocol::request_type;
+  using protocol::scope;
+  switch (req.type) {
+    case request_type::ping:
+      send(protocol::pong_frame(req.ref));
+      break;
+    case request_type::broadcast: {
+      auto frame = protocol::message_frame(scope::broadcast, id_, {}, req.data);
+      co_await publish(ctx_.bus.broadcast_channel(), protocol::encode_envelope(scope::broadcast, {}, frame), req.ref);
+      break;
+    }
+    case request_type::direct: {
+      auto owner = protocol::worker_key_of(req.to);
+      if (!owner) {
+        // No worker hands out such an id: no such client is connected.
+        if (req.ref) send(protocol::ack_frame(*req.ref));
+        break;
+      }
+      auto frame = protocol::message_frame(scope::direct, id_, req.to, req.data);
+      co_await publish(ctx_.bus.worker_channel(*owner), protocol::encode_envelope(scope::direct, req.to, frame),
+                       req.ref);
+      break;
+    }
+    case request_type::join:
+    case request_type::leave:
+    case request_type::room:
+    case request_type::presence:
+      answer_error(protocol::error_kind::unsupported, "rooms are not available on this server", req.ref);
+      break;
+  }
+}
+
+asio::awaitable<void> ws_session::publish(const std::string& channel, std::string envelope,
+                                          const std::optional<std::string>& ref) {
+  error_code ec = co_await ctx_.bus.publish(channel, envelope);
+  if (ec) {
+    answer_error(protocol::error_kind::unavailable, "the message broker cannot be reached; retry", ref);
+  } else if (ref) {
+    send(protocol::ack_frame(*ref));
+  }
+}
+
+void ws_session::answer_error(protocol::error_kind kind, std::string_view message,
+                              const std::optional<std::string>& ref) {
+  send(protocol::error_frame(kind, message, ref));
+}
+
+void ws_session::send(std::shared_ptr<const std::string> frame) {
+  if (ended_ || closing_) return;
+  if (queued_bytes_ + frame->size() > ctx_.cfg.send_queue_bytes) {
+    // Drop the backlog: it is what made the client too slow, and keeping it
+    // would let one client hold memory the others need.
+    queue_.clear();
+    queued_bytes_ = 0;
+    closing_ = websocket::close_reason(websocket::close_code::policy_error, "slow consumer");
+    force_close_after(close_grace);
+    writer_wake_.cancel();
+    return;
+  }
+  queued_bytes_ += frame->size();
+  queue_.push_back(std::move(frame));
+  writer_wake_.cancel();
+}
+
+void ws_session::close(websocket::close_code code, std::string_view reason) {
+  if (ended_ || closing_) return;
+  closing_ = websocket::close_reason(code, reason);
+  force_close_after(close_grace);
+  writer_wake_.cancel();
+}
+
+void ws_session::force_close_after(std::chrono::seconds grace) {
+  close_deadline_.expires_after(grace);
+  close_deadline_.async_wait([self = shared_from_this()](error_code ec) {
+    if (ec) return;
+    error_code ignored;
+    beast::get_lowest_layer(self->ws_).close(ignored);
+  });
+}
+
+asio::awaitable<void> ws_session::write_loop() {
+  // Invariant: at most one async_write in flight (Beast requires it), and it
+  // is this loop's.
+  while (!ended_) {
+    if (queue_.empty()) {
+      if (closing_) break;
+      writer_wake_.expires_at(asio::steady_timer::time_point::max());
+      co_await writer_wake_.async_wait(use_nothrow);
+      continue;
+    }
+    auto frame = std::move(queue_.front());
+    queue_.pop_front();
+    queued_bytes_ -= frame->size();
+    auto [ec, n] = co_await ws_.async_write(asio::buffer(*frame), use_nothrow);
+    if (ec) co_return;
+  }
+  if (closing_ && !ended_) {
+    auto [ec] = co_await ws_.async_close(*closing_, use_nothrow);
+    if (ec && !is_expected_close(ec)) log::debug("session " + id_ + ": close: " + ec.message());
+  }
+}
+
+}  // namespace switchboard

@@ -1,0 +1,212 @@
+#include "common/config.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <map>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+namespace switchboard {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Changes environment variables for one test and puts them back afterwards.
+class env_guard {
+ public:
+  env_guard() = default;
+  env_guard(const env_guard&) = delete;
+  env_guard& operator=(const env_guard&) = delete;
+  ~env_guard() {
+    for (const auto& [name, value] : saved_) {
+      if (value) ::setenv(name.c_str(), value->c_str(), 1);
+      else ::unsetenv(name.c_str());
+    }
+  }
+
+  void set(const std::string& name, const std::string& value) {
+    remember(name);
+    ::setenv(name.c_str(), value.c_str(), 1);
+  }
+  void unset(const std::string& name) {
+    remember(name);
+    ::unsetenv(name.c_str());
+  }
+
+ private:
+  void remember(const std::string& name) {
+    if (saved_.count(name)) return;
+    const char* old = std::getenv(name.c_str());
+    saved_[name] = old ? std::optional<std::string>(old) : std::nullopt;
+  }
+
+  std::map<std::string, std::optional<std::string>> saved_;
+};
+
+// parse_config reads the whole environment: start every test from one
+// without SWITCHBOARD_* or REDIS_URL, whatever the shell running it has.
+class config_test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::vector<std::string> ours;
+    for (char** entry = environ; *entry != nullptr; ++entry) {
+      std::string_view text = *entry;
+      std::string name(text.substr(0, text.find('=')));
+      if (name.rfind("SWITCHBOARD_", 0) == 0 || name == "REDIS_URL") ours.push_back(name);
+    }
+    for (const auto& name : ours) env_.unset(name);
+  }
+
+  static config parse(std::vector<std::string> args) {
+    args.insert(args.begin(), "switchboard");
+    std::vector<const char*> argv;
+    for (const auto& arg : args) argv.push_back(arg.c_str());
+    argv.push_back(nullptr);
+    return parse_config(static_cast<int>(args.size()), argv.data());
+  }
+
+  // The config_error message for `args`, or a note that there was none.
+  static std::string error_of(std::vector<std::string> args) {
+    try {
+      parse(std::move(args));
+    } catch (const config_error& e) {
+      return e.what();
+    }
+    return "(no config_error)";
+  }
+
+  env_guard env_;
+};
+
+TEST_F(config_test, defaults) {
+  config cfg = parse({});
+  EXPECT_EQ(cfg.bind, "0.0.0.0");
+  EXPECT_EQ(cfg.port, 8080);
+  EXPECT_EQ(cfg.workers, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  EXPECT_EQ(cfg.redis_url, "redis://127.0.0.1:6379");
+  EXPECT_EQ(cfg.redis.host, "127.0.0.1");
+  EXPECT_EQ(cfg.redis.port, 6379);
+  EXPECT_FALSE(cfg.redis.is_unix());
+  char host[256] = {};
+  ASSERT_EQ(::gethostname(host, sizeof host - 1), 0);
+  EXPECT_EQ(cfg.node, host[0] != '\0' ? std::string(host) : std::string("node"));
+  EXPECT_EQ(cfg.max_message_bytes, 64u * 1024);
+  EXPECT_EQ(cfg.send_queue_bytes, 4u * 1024 * 1024);
+  EXPECT_EQ(cfg.channel_prefix, "sb:");
+  EXPECT_EQ(cfg.drain_timeout, 10s);
+  EXPECT_EQ(cfg.log_level, log::level::info);
+}
+
+TEST_F(config_test, every_flag) {
+  config cfg = parse({"--bind", "127.0.0.1", "--port", "9000", "--workers", "3", "--redis",
+                      "redis://:pw@cache.local:7000/2", "--node", "edge-1", "--max-message-bytes", "1MiB",
+                      "--send-queue-bytes", "8MiB", "--channel-prefix", "chat:", "--drain-seconds", "5",
+                      "--log-level", "debug"});
+  EXPECT_EQ(cfg.bind, "127.0.0.1");
+  EXPECT_EQ(cfg.port, 9000);
+  EXPECT_EQ(cfg.workers, 3);
+  EXPECT_EQ(cfg.redis_url, "redis://:pw@cache.local:7000/2");
+  EXPECT_EQ(cfg.redis.host, "cache.local");
+  EXPECT_EQ(cfg.redis.port, 7000);
+  EXPECT_EQ(cfg.redis.password, "pw");
+  EXPECT_EQ(cfg.redis.db, 2);
+  EXPECT_EQ(cfg.node, "edge-1");
+  EXPECT_EQ(cfg.max_message_bytes, 1u << 20);
+  EXPECT_EQ(cfg.send_queue_bytes, 8u << 20);
+  EXPECT_EQ(cfg.channel_prefix, "chat:");
+  EXPECT_EQ(cfg.drain_timeout, 5s);
+  EXPECT_EQ(cfg.log_level, log::level::debug);
+}
+
+TEST_F(config_test, equals_form_ipv6_bind_and_unix_redis) {
+  config cfg = parse({"--port=9001", "--bind=::1", "--redis=unix:///run/redis.sock?db=3", "--log-level=error"});
+  EXPECT_EQ(cfg.port, 9001);
+  EXPECT_EQ(cfg.bind, "::1");
+  EXPECT_EQ(cfg.redis.socket_path, "/run/redis.sock");
+  EXPECT_EQ(cfg.redis.db, 3);
+  EXPECT_EQ(cfg.log_level, log::level::error);
+}
+
+TEST_F(config_test, environment_fills_in) {
+  env_.set("SWITCHBOARD_PORT", "9100");
+  env_.set("SWITCHBOARD_MAX_MESSAGE_BYTES", "128KiB");
+  env_.set("SWITCHBOARD_CHANNEL_PREFIX", "env:");
+  env_.set("SWITCHBOARD_LOG_LEVEL", "warn");
+  env_.set("REDIS_URL", "redis://10.0.0.7:6380");
+  config cfg = parse({});
+  EXPECT_EQ(cfg.port, 9100);
+  EXPECT_EQ(cfg.max_message_bytes, 128u * 1024);
+  EXPECT_EQ(cfg.channel_prefix, "env:");
+  EXPECT_EQ(cfg.log_level, log::level::warn);
+  EXPECT_EQ(cfg.redis.host, "10.0.0.7");
+  EXPECT_EQ(cfg.redis.port, 6380);
+}
+
+TEST_F(config_test, flag_wins_over_environment) {
+  env_.set("SWITCHBOARD_PORT", "9100");
+  env_.set("REDIS_URL", "redis://10.0.0.7:6380");
+  config cfg = parse({"--port", "9200", "--redis", "redis://127.0.0.1:6390"});
+  EXPECT_EQ(cfg.port, 9200);
+  EXPECT_EQ(cfg.redis.port, 6390);
+}
+
+TEST_F(config_test, unrelated_environment_is_ignored) {
+  env_.set("SWITCHBOARD_HELP", "1");
+  env_.set("SWITCHBOARD_NO_SUCH_OPTION", "1");
+  EXPECT_NO_THROW(parse({}));
+}
+
+TEST_F(config_test, bad_values_name_the_flag) {
+  struct bad {
+    std::vector<std::string> args;
+    std::string flag;
+  };
+  const bad cases[] = {
+      {{"--port", "0"}, "--port"},
+      {{"--port", "65536"}, "--port"},
+      {{"--port", "abc"}, "--port"},
+      {{"--workers", "0"}, "--workers"},
+      {{"--redis", "http://x"}, "--redis"},
+      {{"--max-message-bytes", "12XB"}, "--max-message-bytes"},
+      {{"--max-message-bytes", "1"}, "--max-message-bytes"},
+      {{"--send-queue-bytes", "lots"}, "--send-queue-bytes"},
+      {{"--bind", "nonsense"}, "--bind"},
+      {{"--log-level", "loud"}, "--log-level"},
+      {{"--channel-prefix", "has space"}, "--channel-prefix"},
+      {{"--drain-seconds", "-1"}, "--drain-seconds"},
+      {{"--node", ""}, "--node"},
+      {{"--frobnicate", "1"}, "--frobnicate"},
+  };
+  for (const auto& c : cases) {
+    std::string message = error_of(c.args);
+    EXPECT_NE(message.find(c.flag), std::string::npos) << c.args[0] << ' ' << c.args[1] << ": " << message;
+  }
+}
+
+TEST_F(config_test, bad_environment_value_is_an_error) {
+  env_.set("SWITCHBOARD_WORKERS", "0");
+  EXPECT_NE(error_of({}).find("--workers"), std::string::npos);
+}
+
+TEST_F(config_test, help_lists_every_flag) {
+  try {
+    parse({"--help"});
+    FAIL() << "no help_requested";
+  } catch (const help_requested& e) {
+    std::string text = e.what();
+    for (const char* flag : {"--help", "--bind", "--port", "--workers", "--redis", "--node", "--max-message-bytes",
+                             "--send-queue-bytes", "--channel-prefix", "--drain-seconds", "--log-level"})
+      EXPECT_NE(text.find(flag), std::string::npos) << flag;
+    EXPECT_NE(text.find("SWITCHBOARD_"), std::string::npos);
+    EXPECT_NE(text.find("REDIS_URL"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace switchboard

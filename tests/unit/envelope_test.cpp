@@ -1,0 +1,74 @@
+#include "common/protocol/envelope.hpp"
+
+#include <gtest/gtest.h>
+
+namespace switchboard::protocol {
+namespace {
+
+using namespace std::string_literals;
+
+TEST(envelope, round_trip_for_each_scope) {
+  struct sample {
+    scope kind;
+    std::string target;
+  };
+  for (const auto& [kind, target] : {sample{scope::broadcast, ""}, sample{scope::direct, "0123456789abcdef.12"},
+                                     sample{scope::room, "lobby with spaces \xc3\xa9"}}) {
+    const std::string frame = R"({"type":"message","data":1})";
+    std::string bytes = encode_envelope(kind, target, frame);
+    auto decoded = decode_envelope(bytes);
+    ASSERT_TRUE(decoded) << bytes;
+    EXPECT_EQ(decoded->kind, kind);
+    EXPECT_EQ(decoded->target, target);
+    EXPECT_EQ(decoded->frame, frame);
+  }
+}
+
+TEST(envelope, wire_format) {
+  EXPECT_EQ(encode_envelope(scope::broadcast, "", "{}"), "1b\n{}");
+  EXPECT_EQ(encode_envelope(scope::direct, "a.1", "{}"), "1da.1\n{}");
+  EXPECT_EQ(encode_envelope(scope::room, "r", "{}"), "1rr\n{}");
+  // A broadcast has no target, whatever the caller passes.
+  EXPECT_EQ(encode_envelope(scope::broadcast, "stray", "{}"), "1b\n{}");
+}
+
+TEST(envelope, frame_with_newlines_survives) {
+  const std::string frame = "{\"data\":\"a\nb\"}\n\n";
+  auto decoded = decode_envelope(encode_envelope(scope::room, "r", frame));
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded->target, "r");
+  EXPECT_EQ(decoded->frame, frame);
+}
+
+TEST(envelope, binary_frame_survives) {
+  const std::string frame = "x\0y\r\n\xff"s;
+  auto decoded = decode_envelope(encode_envelope(scope::direct, "id", frame));
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded->frame, frame);
+}
+
+TEST(envelope, rejects_what_is_not_an_envelope) {
+  for (const std::string& bytes : {
+           ""s,
+           "1"s,
+           "1b"s,
+           "1b\n"s,           // empty frame
+           "1r\n"s,           // empty frame and no target
+           "1rroom\n"s,       // empty frame
+           "1b{}"s,           // no newline
+           "1droom{}"s,       // no newline
+           "2b\n{}"s,         // another version
+           "0b\n{}"s,
+           "b\n{}"s,
+           "1x\n{}"s,         // unknown scope letter
+           "1B\n{}"s,
+           "1\n\n{}"s,
+           "1bstray\n{}"s,    // broadcast with a target
+           "1d\n{}"s,         // direct without a target
+           "1r\n{}"s,         // room without a target
+       })
+    EXPECT_FALSE(decode_envelope(bytes)) << '"' << bytes << '"';
+}
+
+}  // namespace
+}  // namespace switchboard::protocol
