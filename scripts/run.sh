@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, makes sure a Redis is reachable (starting
+# a private one on 127.0.0.1:6379 when REDIS_URL is unset and none answers),
+# and runs one node in the foreground. Ctrl-C stops everything it started.
+#
+#   scripts/run.sh                      # port 8080, one worker per core
+#   PORT=9000 WORKERS=4 scripts/run.sh  # or pass switchboard flags: scripts/run.sh --node a
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+install_packages "${SWITCHBOARD_PACKAGES[@]}"
+configure_and_build "$SWITCHBOARD_ROOT/build" Release -DSWITCHBOARD_TESTS=OFF -- switchboard
+
+PORT="${PORT:-8080}"
+WORKERS="${WORKERS:-$(nproc)}"
+redis_pid=""
+node_pid=""
+
+cleanup() {
+  trap - INT TERM EXIT
+  [ -n "$node_pid" ] && kill -TERM "$node_pid" 2>/dev/null && wait "$node_pid" 2>/dev/null
+  [ -n "$redis_pid" ] && kill -TERM "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null
+  true
+}
+trap cleanup INT TERM EXIT
+
+if [ -z "${REDIS_URL:-}" ]; then
+  if redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+    say "using the Redis on 127.0.0.1:6379"
+  else
+    say "starting a private Redis on 127.0.0.1:6379 (no persistence)"
+    redis-server --bind 127.0.0.1 --port 6379 --save "" --appendonly no --daemonize no \
+      --logfile "$SWITCHBOARD_ROOT/build/redis.log" &
+    redis_pid=$!
+    for _ in $(seq 50); do
+      redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break
+      sleep 0.1
+    done
+    redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || die "redis-server did not start (see build/redis.log)"
+  fi
+  export REDIS_URL="redis://127.0.0.1:6379"
+fi
+
+"$SWITCHBOARD_ROOT/build/server/switchboard" --port "$PORT" --workers "$WORKERS" "$@" &
+node_pid=$!
+for _ in $(seq 50); do
+  curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
+  kill -0 "$node_pid" 2>/dev/null || break
+  sleep 0.1
+done
+kill -0 "$node_pid" 2>/dev/null || { node_pid=""; die "switchboard did not start"; }
+say "Switchboard is running: open http://localhost:$PORT/ (WebSocket endpoint ws://localhost:$PORT/ws); Ctrl-C stops it"
+wait "$node_pid" || true
+node_pid=""
