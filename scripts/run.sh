@@ -9,7 +9,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 install_packages "${SWITCHBOARD_PACKAGES[@]}"
-configure_and_build "$SWITCHBOARD_ROOT/build" Release -DSWITCHBOARD_TESTS=OFF -- switchboard
+configure_and_build "$SWITCHBOARD_ROOT/build" RelWithDebInfo -DSWITCHBOARD_SANITIZE=OFF -- switchboard
 
 PORT="${PORT:-8080}"
 WORKERS="${WORKERS:-$(nproc)}"
