@@ -81,6 +81,10 @@ config parse_config(int argc, const char* const argv[]) {
        "per-client outbound queue; past it the client is closed with 1008 slow consumer")
     ("channel-prefix", po::value<std::string>()->default_value(cfg.channel_prefix),
        "prefix of every Redis key and channel (separates clusters sharing a Redis)")
+    ("max-rooms-per-connection", po::value<int>()->default_value(static_cast<int>(cfg.max_rooms_per_connection)),
+       "rooms one connection may be in; past it join answers too_many_rooms")
+    ("liveness-seconds", po::value<double>()->default_value(3.0),
+       "after this long without a heartbeat a worker is taken for dead and its clients leave presence")
     ("drain-seconds", po::value<int>()->default_value(static_cast<int>(cfg.drain_timeout.count())),
        "on SIGTERM, how long workers wait for clients to close before exiting")
     ("log-level", po::value<std::string>()->default_value("info"), "debug, info, warn or error");
@@ -127,6 +131,14 @@ config parse_config(int argc, const char* const argv[]) {
   cfg.channel_prefix = vm["channel-prefix"].as<std::string>();
   if (!valid_prefix(cfg.channel_prefix))
     throw config_error("--channel-prefix: at most 64 bytes, no spaces or control characters");
+
+  int max_rooms = vm["max-rooms-per-connection"].as<int>();
+  if (max_rooms < 1 || max_rooms > 100000) throw config_error("--max-rooms-per-connection: must be between 1 and 100000");
+  cfg.max_rooms_per_connection = static_cast<std::size_t>(max_rooms);
+
+  double liveness = vm["liveness-seconds"].as<double>();
+  if (!(liveness >= 0.3 && liveness <= 3600)) throw config_error("--liveness-seconds: must be between 0.3 and 3600");
+  cfg.liveness_timeout = std::chrono::milliseconds(static_cast<long>(liveness * 1000));
 
   int drain = vm["drain-seconds"].as<int>();
   if (drain < 0 || drain > 3600) throw config_error("--drain-seconds: must be between 0 and 3600");

@@ -26,6 +26,12 @@ struct config {
   // client is not keeping up and is closed rather than allowed to grow memory.
   std::size_t send_queue_bytes = 4 * 1024 * 1024;
   std::string channel_prefix = "sb:";
+  // A connection in more rooms than this is refused further joins.
+  std::size_t max_rooms_per_connection = 256;
+  // A worker that stops heartbeating is taken for dead after this: its
+  // clients vanish from presence, and it no longer holds back publishing
+  // after a Redis restart. It heartbeats three times per period.
+  std::chrono::milliseconds liveness_timeout{3000};
   // How long a draining worker waits for its clients to close before exiting.
   std::chrono::seconds drain_timeout{10};
   log::level log_level = log::level::info;

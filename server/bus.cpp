@@ -16,15 +16,14 @@ redis::client_options options_for(const config& cfg, std::string name) {
 
 }  // namespace
 
-bus::bus(asio::any_io_executor ex, const config& cfg, std::string worker_key, hub& local)
-    : prefix_(cfg.channel_prefix),
-      broadcast_channel_(cfg.channel_prefix + "broadcast"),
-      own_channel_(worker_channel(worker_key)),
+bus::bus(asio::any_io_executor ex, const config& cfg, const redis_keys& keys, std::string worker_key, hub& local)
+    : keys_(keys),
+      own_channel_(keys.direct_channel(worker_key)),
       hub_(local),
       commands_(ex, options_for(cfg, "redis commands")),
       subscriber_(ex, options_for(cfg, "redis subscriber"),
                   [this](std::string_view channel, std::string_view payload) { on_message(channel, payload); }),
-      registry_(ex, commands_, cfg.channel_prefix, std::move(worker_key)) {
+      registry_(ex, commands_, keys, std::move(worker_key), cfg.liveness_timeout) {
   commands_.on_up = [this] { registry_.commands_up(); };
   subscriber_.on_ready = [this] { registry_.subscribed(); };
   subscriber_.on_down = [this] { registry_.unsubscribed(); };
@@ -36,9 +35,8 @@ void bus::start() {
   registry_.start();
   // The subscriber resubscribes by itself after every reconnect; these first
   // calls only put the channels on its list.
-  for (const auto* channel : {&broadcast_channel_, &own_channel_}) {
-    asio::co_spawn(commands_.executor(), subscriber_.subscribe(*channel), asio::detached);
-  }
+  asio::co_spawn(commands_.executor(), subscriber_.subscribe(keys_.broadcast_channel()), asio::detached);
+  asio::co_spawn(commands_.executor(), subscriber_.subscribe(own_channel_), asio::detached);
 }
 
 void bus::stop() {
@@ -48,12 +46,6 @@ void bus::stop() {
 }
 
 bool bus::ready() const { return commands_.is_up() && subscriber_.is_ready() && registry_.gate_open(); }
-
-std::string bus::worker_channel(std::string_view worker_key) const {
-  std::string channel = prefix_ + "direct:";
-  channel += worker_key;
-  return channel;
-}
 
 asio::awaitable<error_code> bus::publish(const std::string& channel, std::string_view envelope) {
   if (!ready()) co_return make_error_code(redis::errc::unavailable);

@@ -12,13 +12,14 @@
 #include "common/redis/client.hpp"
 #include "common/redis/subscriber.hpp"
 #include "server/hub.hpp"
+#include "server/redis_keys.hpp"
 #include "server/worker_registry.hpp"
 
 namespace switchboard {
 
 class bus {
  public:
-  bus(asio::any_io_executor ex, const config& cfg, std::string worker_key, hub& local);
+  bus(asio::any_io_executor ex, const config& cfg, const redis_keys& keys, std::string worker_key, hub& local);
 
   void start();
   void stop();
@@ -29,15 +30,14 @@ class bus {
   // Publishes an envelope; errc::unavailable when not ready or on failure.
   asio::awaitable<error_code> publish(const std::string& channel, std::string_view envelope);
 
-  const std::string& broadcast_channel() const { return broadcast_channel_; }
-  // The channel of the worker that owns ids with this key.
-  std::string worker_channel(std::string_view worker_key) const;
+  redis::client& commands() { return commands_; }
+  redis::subscriber& subscriber() { return subscriber_; }
+  worker_registry& registry() { return registry_; }
 
  private:
   void on_message(std::string_view channel, std::string_view payload);
 
-  std::string prefix_;
-  std::string broadcast_channel_;
+  const redis_keys& keys_;
   std::string own_channel_;
   hub& hub_;
   redis::client commands_;

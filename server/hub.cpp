@@ -1,5 +1,7 @@
 #include "server/hub.hpp"
 
+#include <algorithm>
+
 #include "server/ws_session.hpp"
 
 namespace switchboard {
@@ -17,9 +19,29 @@ void hub::deliver(protocol::scope kind, std::string_view target, const std::shar
       if (auto it = sessions_.find(target); it != sessions_.end()) it->second->send(frame);
       break;
     case protocol::scope::room:
-      // Rooms are not served by this worker yet: nobody is a member.
+      if (auto it = rooms_.find(target); it != rooms_.end())
+        for (auto* member : it->second) member->send(frame);
       break;
   }
+}
+
+bool hub::join(const std::string& room, ws_session& session) {
+  auto& members = rooms_[room];
+  members.push_back(&session);
+  return members.size() == 1;
+}
+
+bool hub::leave(const std::string& room, ws_session& session) {
+  auto it = rooms_.find(room);
+  if (it == rooms_.end()) return false;
+  auto& members = it->second;
+  auto at = std::find(members.begin(), members.end(), &session);
+  if (at == members.end()) return false;
+  *at = members.back();
+  members.pop_back();
+  if (!members.empty()) return false;
+  rooms_.erase(it);
+  return true;
 }
 
 void hub::close_all(websocket::close_code code, std::string_view reason) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "common/net.hpp"
 #include "common/protocol/envelope.hpp"
@@ -14,6 +15,13 @@
 namespace switchboard {
 
 class ws_session;
+
+// Lets string-keyed maps be searched with a string_view, without a copy.
+struct string_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+using room_map = std::unordered_map<std::string, std::vector<ws_session*>, string_hash, std::equal_to<>>;
 
 class hub {
  public:
@@ -25,6 +33,13 @@ class hub {
   // Hands `frame` to the local recipients that `kind`/`target` name.
   void deliver(protocol::scope kind, std::string_view target, const std::shared_ptr<const std::string>& frame);
 
+  // Local room membership. join() is true when `session` is the room's first
+  // local member, leave() when it was the last.
+  bool join(const std::string& room, ws_session& session);
+  bool leave(const std::string& room, ws_session& session);
+  // room -> local members, for re-announcing presence after a reconnect.
+  const room_map& rooms() const { return rooms_; }
+
   // Starts a graceful close of every session (drain).
   void close_all(websocket::close_code code, std::string_view reason);
 
@@ -33,6 +48,8 @@ class hub {
  private:
   // Keyed by a view of the session's own id, which lives as long as the entry.
   std::unordered_map<std::string_view, ws_session*> sessions_;
+  // A vector, not a set: delivery walks it per message, joins and leaves are rare.
+  room_map rooms_;
 };
 
 }  // namespace switchboard

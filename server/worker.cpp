@@ -24,6 +24,7 @@ asio::awaitable<void> drain(asio::io_context& ioc, worker_context& ctx, listener
     co_await tick.async_wait(use_nothrow);
   }
   if (ctx.hub.size() > 0) log::warn(std::to_string(ctx.hub.size()) + " clients still open at the drain deadline");
+  co_await ctx.bus.registry().withdraw();
   ctx.bus.stop();
   ioc.stop();
 }

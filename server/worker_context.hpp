@@ -8,18 +8,32 @@
 #include "common/protocol/client_id.hpp"
 #include "server/bus.hpp"
 #include "server/hub.hpp"
+#include "server/redis_keys.hpp"
+#include "server/room_service.hpp"
 
 namespace switchboard {
 
 struct worker_context {
   worker_context(asio::any_io_executor ex, const config& c, int worker_index)
-      : cfg(c), index(worker_index), ids(protocol::make_worker_key()), bus(ex, c, ids.worker_key(), hub) {}
+      : cfg(c),
+        index(worker_index),
+        keys(c.channel_prefix),
+        ids(protocol::make_worker_key()),
+        bus(ex, c, keys, ids.worker_key(), hub),
+        rooms(c, keys, ids.worker_key(), hub, bus.commands(), bus.subscriber()) {
+    bus.registry().on_registered = [this] { rooms.restore(); };
+    bus.registry().on_dead = [this](const std::string& worker) { rooms.sweep(worker); };
+  }
+  worker_context(const worker_context&) = delete;
+  worker_context& operator=(const worker_context&) = delete;
 
   const config& cfg;
   const int index;  // this worker's slot on the node, sent in welcome
+  const redis_keys keys;
   protocol::client_id_generator ids;
   switchboard::hub hub;
   switchboard::bus bus;
+  room_service rooms;
   bool draining = false;  // set on SIGTERM: refuse upgrades, /healthz says 503
 };
 

@@ -18,12 +18,13 @@ std::string run_id_of(std::string_view info) {
 
 }  // namespace
 
-worker_registry::worker_registry(asio::any_io_executor ex, redis::client& commands, std::string prefix,
-                                 std::string worker_key)
+worker_registry::worker_registry(asio::any_io_executor ex, redis::client& commands, const redis_keys& keys,
+                                 std::string worker_key, std::chrono::milliseconds liveness_timeout)
     : commands_(commands),
-      set_key_(prefix + "workers"),
-      entry_prefix_(prefix + "worker:"),
+      keys_(keys),
       own_key_(std::move(worker_key)),
+      entry_ttl_(liveness_timeout),
+      heartbeat_(liveness_timeout / 3),
       timer_(ex) {}
 
 void worker_registry::start() {
@@ -42,22 +43,32 @@ void worker_registry::commands_up() {
   run_id_.clear();
   awaited_.clear();
   for (const auto& [key, run_id] : live_) awaited_.insert(key);
-  gate_deadline_ = std::chrono::steady_clock::now() + entry_ttl;
+  gate_deadline_ = std::chrono::steady_clock::now() + entry_ttl_;
   wake();
 }
 
 void worker_registry::subscribed() {
   subscribed_ = true;
+  registered_ = false;
   wake();
 }
 
 void worker_registry::unsubscribed() {
   subscribed_ = false;
+  registered_ = false;
   // Withdraw at once, so that no other worker's gate takes us for subscribed.
   asio::co_spawn(timer_.get_executor(), [this]() -> asio::awaitable<void> {
-    std::string entry = entry_prefix_ + own_key_;
+    std::string entry = keys_.worker_entry(own_key_);
     co_await commands_.command("DEL", entry);
   }, asio::detached);
+}
+
+asio::awaitable<void> worker_registry::withdraw() {
+  stop();
+  std::string entry = keys_.worker_entry(own_key_);
+  std::string workers = keys_.workers();
+  co_await commands_.command("DEL", entry);
+  co_await commands_.command("SREM", workers, own_key_);
 }
 
 void worker_registry::wake() {
@@ -71,7 +82,7 @@ asio::awaitable<void> worker_registry::loop() {
     if (commands_.is_up()) co_await refresh();
     if (stopped_) break;
     if (wake_pending_) continue;
-    timer_.expires_after(gate_open_ ? heartbeat : gated_poll);
+    timer_.expires_after(gate_open_ ? heartbeat_ : gated_poll);
     co_await timer_.async_wait(use_nothrow);
   }
 }
@@ -82,14 +93,18 @@ asio::awaitable<void> worker_registry::refresh() {
     if (ec || !reply || reply->type != REDIS_REPLY_STRING) co_return;
     run_id_ = run_id_of(redis::text_of(*reply));
   }
-  std::string ttl = std::to_string(entry_ttl.count());
+  std::string ttl = std::to_string(entry_ttl_.count());
   if (subscribed_) {
-    std::string entry = entry_prefix_ + own_key_;
-    co_await commands_.command("SET", entry, run_id_, "PX", ttl);
-    co_await commands_.command("SADD", set_key_, own_key_);
+    std::string entry = keys_.worker_entry(own_key_);
+    auto [sec, set] = co_await commands_.command("SET", entry, run_id_, "PX", ttl);
+    co_await commands_.command("SADD", keys_.workers(), own_key_);
+    if (!sec && subscribed_ && !registered_) {
+      registered_ = true;
+      if (on_registered) on_registered();
+    }
   }
 
-  auto [mec, members] = co_await commands_.command("SMEMBERS", set_key_);
+  auto [mec, members] = co_await commands_.command("SMEMBERS", keys_.workers());
   if (mec || !members || members->type != REDIS_REPLY_ARRAY) co_return;
   std::vector<std::string> keys;
   for (std::size_t i = 0; i < members->elements; ++i) keys.emplace_back(redis::text_of(*members->element[i]));
@@ -97,18 +112,23 @@ asio::awaitable<void> worker_registry::refresh() {
   std::unordered_map<std::string, std::string> live;
   if (!keys.empty()) {
     std::vector<std::string> entries;
-    for (const auto& key : keys) entries.push_back(entry_prefix_ + key);
+    for (const auto& key : keys) entries.push_back(keys_.worker_entry(key));
     std::vector<std::string_view> args{"MGET"};
     args.insert(args.end(), entries.begin(), entries.end());
     auto [gec, values] = co_await commands_.request(args);
     if (gec || !values || values->type != REDIS_REPLY_ARRAY || values->elements != keys.size()) co_return;
-    std::vector<std::string_view> expired{"SREM", set_key_};
+    std::string set_key = keys_.workers();
+    std::vector<std::string_view> expired{"SREM", set_key};
     for (std::size_t i = 0; i < keys.size(); ++i) {
       const redisReply& value = *values->element[i];
       if (value.type == REDIS_REPLY_STRING) live.emplace(keys[i], redis::text_of(value));
       else expired.push_back(keys[i]);
     }
-    if (expired.size() > 2) co_await commands_.request(expired);
+    if (expired.size() > 2) {
+      for (std::size_t i = 2; i < expired.size(); ++i)
+        if (on_dead) on_dead(std::string(expired[i]));
+      co_await commands_.request(expired);
+    }
   }
   live_ = std::move(live);
 

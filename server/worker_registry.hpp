@@ -3,9 +3,9 @@
 //
 //   <prefix>workers            a set of worker keys
 //   <prefix>worker:<key>       the run_id of the Redis instance the worker is
-//                              subscribed on, expiring after `entry_ttl`
+//                              subscribed on, expiring after the liveness timeout
 //
-// A worker rewrites its entry every `heartbeat` while its subscriber holds
+// A worker rewrites its entry three times per timeout while its subscriber holds
 // every channel, and removes it when the subscriber drops. Entries of dead
 // workers expire, and the sweep removes them from the set.
 //
@@ -14,7 +14,7 @@
 // reaches B's clients. So after every reconnect of its command connection, A
 // holds its publishes back (the gate) until every worker it knew of has
 // rewritten its entry for the current Redis instance, or has had
-// `entry_ttl` to do so and is taken for dead.
+// the liveness timeout to do so and is taken for dead.
 
 #include <chrono>
 #include <functional>
@@ -24,19 +24,24 @@
 
 #include "common/net.hpp"
 #include "common/redis/client.hpp"
+#include "server/redis_keys.hpp"
 
 namespace switchboard {
 
 class worker_registry {
  public:
-  static constexpr std::chrono::milliseconds heartbeat{1000};
-  // Long enough to ride out a missed heartbeat, short enough that a dead
-  // worker stops holding back the gate (and, later, presence) quickly.
-  static constexpr std::chrono::milliseconds entry_ttl{3000};
-  // While the gate is shut, poll faster so publishing resumes promptly.
+  // While the gate is shut, poll fast so publishing resumes promptly.
   static constexpr std::chrono::milliseconds gated_poll{50};
 
-  worker_registry(asio::any_io_executor ex, redis::client& commands, std::string prefix, std::string worker_key);
+  worker_registry(asio::any_io_executor ex, redis::client& commands, const redis_keys& keys, std::string worker_key,
+                  std::chrono::milliseconds liveness_timeout);
+
+  // Called once for each worker found dead (its entry expired), so that what
+  // it left behind in Redis can be swept.
+  std::function<void(const std::string& worker_key)> on_dead;
+  // Called when our entry is written for the first time after subscribed():
+  // other workers take us for alive from now on.
+  std::function<void()> on_registered;
 
   void start();
   void stop();
@@ -47,6 +52,8 @@ class worker_registry {
   // Our subscriber holds every channel again / lost them.
   void subscribed();
   void unsubscribed();
+  // Leaving for good (drain): remove our entry so nobody waits for us.
+  asio::awaitable<void> withdraw();
 
   bool gate_open() const { return gate_open_; }
   // Worker keys seen alive at the last refresh.
@@ -58,13 +65,15 @@ class worker_registry {
   void wake();
 
   redis::client& commands_;
-  std::string set_key_;
-  std::string entry_prefix_;
+  const redis_keys& keys_;
   std::string own_key_;
+  std::chrono::milliseconds entry_ttl_;
+  std::chrono::milliseconds heartbeat_;
   asio::steady_timer timer_;
   bool stopped_ = false;
   bool wake_pending_ = false;
   bool subscribed_ = false;
+  bool registered_ = false;  // our entry is written since the last subscribed()
   bool gate_open_ = false;
   std::string run_id_;                                // of the Redis we talk to now
   std::unordered_map<std::string, std::string> live_;  // worker key -> run_id

@@ -16,6 +16,15 @@ constexpr std::chrono::seconds handshake_timeout{10};
 // How long a closing session may take to get its close frame out.
 constexpr std::chrono::seconds close_grace{5};
 
+// The human-readable half of an error frame for errors raised here.
+std::string_view describe(protocol::error_kind kind) {
+  switch (kind) {
+    case protocol::error_kind::unavailable: return "the message broker cannot be reached; retry";
+    case protocol::error_kind::too_many_rooms: return "this connection is in too many rooms";
+    default: return "request refused";
+  }
+}
+
 bool is_expected_close(const error_code& ec) {
   return ec == websocket::error::closed || ec == asio::error::eof || ec == asio::error::operation_aborted ||
          ec == asio::error::connection_reset || ec == asio::error::broken_pipe || ec == beast::error::timeout;
@@ -63,6 +72,8 @@ asio::awaitable<void> ws_session::run(http::request<http::string_body> request) 
   co_await read_loop();
 
   ended_ = true;
+  ctx_.rooms.leave_all(id_, rooms_, *this);
+  rooms_.clear();
   ctx_.hub.remove(*this);
   queue_.clear();
   queued_bytes_ = 0;
@@ -104,7 +115,7 @@ asio::awaitable<void> ws_session::handle(std::string_view text) {
       break;
     case request_type::broadcast: {
       auto frame = protocol::message_frame(scope::broadcast, id_, {}, req.data);
-      co_await publish(ctx_.bus.broadcast_channel(), protocol::encode_envelope(scope::broadcast, {}, frame), req.ref);
+      co_await publish(ctx_.keys.broadcast_channel(), protocol::encode_envelope(scope::broadcast, {}, frame), req.ref);
       break;
     }
     case request_type::direct: {
@@ -115,16 +126,36 @@ asio::awaitable<void> ws_session::handle(std::string_view text) {
         break;
       }
       auto frame = protocol::message_frame(scope::direct, id_, req.to, req.data);
-      co_await publish(ctx_.bus.worker_channel(*owner), protocol::encode_envelope(scope::direct, req.to, frame),
+      co_await publish(ctx_.keys.direct_channel(*owner), protocol::encode_envelope(scope::direct, req.to, frame),
                        req.ref);
       break;
     }
     case request_type::join:
-    case request_type::leave:
-    case request_type::room:
-    case request_type::presence:
-      answer_error(protocol::error_kind::unsupported, "rooms are not available on this server", req.ref);
+    case request_type::leave: {
+      auto failed = req.type == request_type::join ? co_await ctx_.rooms.join(*this, req.room)
+                                                   : co_await ctx_.rooms.leave(*this, req.room);
+      if (failed) {
+        answer_error(*failed, describe(*failed), req.ref);
+      } else if (req.ref) {
+        send(protocol::ack_frame(*req.ref));
+      }
       break;
+    }
+    case request_type::room: {
+      auto frame = protocol::message_frame(scope::room, id_, req.room, req.data);
+      co_await publish(ctx_.keys.room_channel(req.room), protocol::encode_envelope(scope::room, req.room, frame),
+                       req.ref);
+      break;
+    }
+    case request_type::presence: {
+      auto members = co_await ctx_.rooms.members(req.room);
+      if (members) {
+        send(protocol::presence_frame(req.room, *members, req.ref));
+      } else {
+        answer_error(protocol::error_kind::unavailable, describe(protocol::error_kind::unavailable), req.ref);
+      }
+      break;
+    }
   }
 }
 
@@ -132,7 +163,7 @@ asio::awaitable<void> ws_session::publish(const std::string& channel, std::strin
                                           const std::optional<std::string>& ref) {
   error_code ec = co_await ctx_.bus.publish(channel, envelope);
   if (ec) {
-    answer_error(protocol::error_kind::unavailable, "the message broker cannot be reached; retry", ref);
+    answer_error(protocol::error_kind::unavailable, describe(protocol::error_kind::unavailable), ref);
   } else if (ref) {
     send(protocol::ack_frame(*ref));
   }

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/net.hpp"
 #include "common/protocol/request.hpp"
@@ -30,6 +31,8 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   void close(websocket::close_code code, std::string_view reason);
 
   const std::string& id() const { return id_; }
+  // The rooms this session is in (room_service keeps it).
+  std::vector<std::string>& rooms() { return rooms_; }
 
  private:
   asio::awaitable<void> run(http::request<http::string_body> request);
@@ -45,6 +48,7 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   worker_context& ctx_;
   beast::flat_buffer buffer_;
   std::string id_;
+  std::vector<std::string> rooms_;
   std::deque<std::shared_ptr<const std::string>> queue_;
   std::size_t queued_bytes_ = 0;      // bytes in queue_, not counting the frame being written
   asio::steady_timer writer_wake_;    // the write loop parks here while the queue is empty

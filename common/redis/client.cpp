@@ -59,6 +59,12 @@ asio::awaitable<connection::result> client::request(std::span<const std::string_
   co_return co_await conn->request(args);
 }
 
+asio::awaitable<connection::result> client::transaction(std::span<const std::vector<std::string>> commands) {
+  if (!is_up()) co_return connection::result{make_error_code(errc::unavailable), nullptr};
+  auto conn = conn_;
+  co_return co_await conn->transaction(commands);
+}
+
 void client::send(std::span<const std::string_view> args) {
   if (is_up()) conn_->send(args);
 }

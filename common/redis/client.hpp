@@ -9,6 +9,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "common/redis/connection.hpp"
 #include "common/redis/endpoint.hpp"
@@ -51,6 +52,8 @@ class client {
     std::array<std::string_view, sizeof...(Args)> argv{std::string_view(args)...};
     co_return co_await request(argv);
   }
+  // MULTI/EXEC in one write; see connection::transaction.
+  asio::awaitable<connection::result> transaction(std::span<const std::vector<std::string>> commands);
   // Queues a command whose reply goes to on_push; dropped while down.
   void send(std::span<const std::string_view> args);
 

@@ -110,7 +110,10 @@ asio::awaitable<error_code> connection::run(push_handler on_push) {
       }
       if (!reply) break;
       if (!waiters_.empty()) {
-        complete_front(error_of(reply), std::move(reply));
+        // Taken before the move: the order in which arguments are evaluated
+        // is unspecified, and GCC moves `reply` out first.
+        error_code ec = error_of(reply);
+        complete_front(ec, std::move(reply));
       } else if (on_push) {
         on_push(std::move(reply));
       } else {
@@ -140,6 +143,29 @@ asio::awaitable<connection::result> connection::request(std::span<const std::str
       use_nothrow);
 }
 
+asio::awaitable<connection::result> connection::transaction(std::span<const std::vector<std::string>> commands) {
+  if (!open_) co_return result{make_error_code(errc::unavailable), nullptr};
+  auto self = shared_from_this();
+  co_return co_await asio::async_initiate<decltype(use_nothrow), void(error_code, reply_ptr)>(
+      [this, commands](auto handler) {
+        auto now = std::chrono::steady_clock::now();
+        std::array<std::string_view, 1> multi{"MULTI"};
+        append_command(pending_out_, multi);
+        waiters_.push_back({{}, now});
+        std::vector<std::string_view> args;
+        for (const auto& command : commands) {
+          args.assign(command.begin(), command.end());
+          append_command(pending_out_, args);
+          waiters_.push_back({{}, now});
+        }
+        std::array<std::string_view, 1> exec{"EXEC"};
+        append_command(pending_out_, exec);
+        waiters_.push_back({std::move(handler), now});
+        start_write();
+      },
+      use_nothrow);
+}
+
 void connection::start_write() {
   if (writing_ || pending_out_.empty() || !open_) return;
   writing_ = true;
@@ -159,6 +185,7 @@ void connection::start_write() {
 void connection::complete_front(error_code ec, reply_ptr reply) {
   auto handler = std::move(waiters_.front().handler);
   waiters_.pop_front();
+  if (!handler) return;
   // Posted, not called: the waiting coroutine must not run inside our read loop.
   asio::post(ex_, asio::append(std::move(handler), ec, std::move(reply)));
 }

@@ -42,11 +42,16 @@ class connection : public std::enable_shared_from_this<connection> {
   // errc::server_error and the reply itself.
   asio::awaitable<result> request(std::span<const std::string_view> args);
 
+  // Runs `commands` as one MULTI/EXEC transaction, appended to the pipe in
+  // one piece; completes with EXEC's reply, an array of their replies.
+  asio::awaitable<result> transaction(std::span<const std::vector<std::string>> commands);
+
   void close();
   bool is_open() const { return open_; }
 
  private:
   struct waiter {
+    // Empty for replies nobody waits for (MULTI's OK, QUEUED).
     asio::any_completion_handler<void(error_code, reply_ptr)> handler;
     std::chrono::steady_clock::time_point since;
   };
