@@ -65,7 +65,8 @@ config parse_config(int argc, const char* const argv[]) {
   po::options_description desc(
       "Usage: switchboard [options]\n\n"
       "Every option can also be set in the environment as SWITCHBOARD_<OPTION>\n"
-      "(e.g. SWITCHBOARD_PORT=9000); REDIS_URL sets --redis. Flags win.\n\nOptions");
+      "(e.g. SWITCHBOARD_PORT=9000); REDIS_URL sets --redis. Flags win.\n\nOptions",
+      100, 50);
   // clang-format off
   desc.add_options()
     ("help,h", "print this help and exit")
