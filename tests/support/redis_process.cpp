@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
@@ -41,6 +42,13 @@ struct reply_deleter {
   void operator()(redisReply* r) const { freeReplyObject(r); }
 };
 using reply_ptr = std::unique_ptr<redisReply, reply_deleter>;
+
+// The server died during start-up, typically because another process took
+// the reserved port first; unlike a hang, worth another try on a new port.
+class exited_early : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 [[noreturn]] void throw_errno(const std::string& what) {
   throw std::system_error(errno, std::generic_category(), what);
@@ -133,7 +141,7 @@ redis_process::redis_process(redis_options options) : options_(options) {
     try {
       start();
       return;
-    } catch (const std::runtime_error&) {
+    } catch (const exited_early&) {
       if (attempt == 3) throw;
     }
   }
@@ -141,10 +149,12 @@ redis_process::redis_process(redis_options options) : options_(options) {
 
 redis_process::~redis_process() {
   stop();
-  if (!::testing::Test::HasFailure()) {
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
+  if (::testing::Test::HasFailure()) {
+    std::cerr << "redis-server log kept: " << log_path().string() << '\n';
+    return;
   }
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
 }
 
 std::string redis_process::url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
@@ -198,8 +208,8 @@ void redis_process::wait_until_ready() {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      throw std::runtime_error("redis-server exited during start-up (log " + log_path().string() + "):\n" +
-                               log_tail(log_path()));
+      throw exited_early("redis-server exited during start-up (log " + log_path().string() + "):\n" +
+                         log_tail(log_path()));
     }
     try {
       if (command({"PING"}) == "PONG") return;

@@ -34,7 +34,7 @@ class redis_process {
   redis_process(const redis_process&) = delete;
   redis_process& operator=(const redis_process&) = delete;
 
-  // The absolute path of redis-server found on PATH, or nullopt.
+  // The path of the redis-server that PATH finds, or nullopt.
   static std::optional<std::string> find_server();
 
   // The TCP port, fixed for the object's lifetime so restarts reuse it.

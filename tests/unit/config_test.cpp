@@ -99,6 +99,8 @@ TEST_F(config_test, defaults) {
   EXPECT_EQ(cfg.max_message_bytes, 64u * 1024);
   EXPECT_EQ(cfg.send_queue_bytes, 4u * 1024 * 1024);
   EXPECT_EQ(cfg.channel_prefix, "sb:");
+  EXPECT_EQ(cfg.max_rooms_per_connection, 256u);
+  EXPECT_EQ(cfg.liveness_timeout, 3000ms);
   EXPECT_EQ(cfg.drain_timeout, 10s);
   EXPECT_EQ(cfg.log_level, log::level::info);
 }
@@ -106,8 +108,8 @@ TEST_F(config_test, defaults) {
 TEST_F(config_test, every_flag) {
   config cfg = parse({"--bind", "127.0.0.1", "--port", "9000", "--workers", "3", "--redis",
                       "redis://:pw@cache.local:7000/2", "--node", "edge-1", "--max-message-bytes", "1MiB",
-                      "--send-queue-bytes", "8MiB", "--channel-prefix", "chat:", "--drain-seconds", "5",
-                      "--log-level", "debug"});
+                      "--send-queue-bytes", "8MiB", "--channel-prefix", "chat:", "--max-rooms-per-connection",
+                      "10", "--liveness-seconds", "1.5", "--drain-seconds", "5", "--log-level", "debug"});
   EXPECT_EQ(cfg.bind, "127.0.0.1");
   EXPECT_EQ(cfg.port, 9000);
   EXPECT_EQ(cfg.workers, 3);
@@ -120,6 +122,8 @@ TEST_F(config_test, every_flag) {
   EXPECT_EQ(cfg.max_message_bytes, 1u << 20);
   EXPECT_EQ(cfg.send_queue_bytes, 8u << 20);
   EXPECT_EQ(cfg.channel_prefix, "chat:");
+  EXPECT_EQ(cfg.max_rooms_per_connection, 10u);
+  EXPECT_EQ(cfg.liveness_timeout, 1500ms);
   EXPECT_EQ(cfg.drain_timeout, 5s);
   EXPECT_EQ(cfg.log_level, log::level::debug);
 }
@@ -179,6 +183,9 @@ TEST_F(config_test, bad_values_name_the_flag) {
       {{"--bind", "nonsense"}, "--bind"},
       {{"--log-level", "loud"}, "--log-level"},
       {{"--channel-prefix", "has space"}, "--channel-prefix"},
+      {{"--max-rooms-per-connection", "0"}, "--max-rooms-per-connection"},
+      {{"--liveness-seconds", "0.1"}, "--liveness-seconds"},
+      {{"--liveness-seconds", "nan"}, "--liveness-seconds"},
       {{"--drain-seconds", "-1"}, "--drain-seconds"},
       {{"--node", ""}, "--node"},
       {{"--frobnicate", "1"}, "--frobnicate"},
@@ -201,7 +208,8 @@ TEST_F(config_test, help_lists_every_flag) {
   } catch (const help_requested& e) {
     std::string text = e.what();
     for (const char* flag : {"--help", "--bind", "--port", "--workers", "--redis", "--node", "--max-message-bytes",
-                             "--send-queue-bytes", "--channel-prefix", "--drain-seconds", "--log-level"})
+                             "--send-queue-bytes", "--channel-prefix", "--max-rooms-per-connection", "--liveness-seconds",
+                             "--drain-seconds", "--log-level"})
       EXPECT_NE(text.find(flag), std::string::npos) << flag;
     EXPECT_NE(text.find("SWITCHBOARD_"), std::string::npos);
     EXPECT_NE(text.find("REDIS_URL"), std::string::npos);

@@ -34,7 +34,9 @@ TEST(envelope, wire_format) {
 
 TEST(envelope, frame_with_newlines_survives) {
   const std::string frame = "{\"data\":\"a\nb\"}\n\n";
-  auto decoded = decode_envelope(encode_envelope(scope::room, "r", frame));
+  // The view points into the encoded bytes, which must outlive it.
+  const std::string bytes = encode_envelope(scope::room, "r", frame);
+  auto decoded = decode_envelope(bytes);
   ASSERT_TRUE(decoded);
   EXPECT_EQ(decoded->target, "r");
   EXPECT_EQ(decoded->frame, frame);
@@ -42,7 +44,8 @@ TEST(envelope, frame_with_newlines_survives) {
 
 TEST(envelope, binary_frame_survives) {
   const std::string frame = "x\0y\r\n\xff"s;
-  auto decoded = decode_envelope(encode_envelope(scope::direct, "id", frame));
+  const std::string bytes = encode_envelope(scope::direct, "id", frame);
+  auto decoded = decode_envelope(bytes);
   ASSERT_TRUE(decoded);
   EXPECT_EQ(decoded->frame, frame);
 }

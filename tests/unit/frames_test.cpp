@@ -17,7 +17,8 @@ json parse_frame(const std::string& frame) {
   return doc;
 }
 
-// Names that need escaping, or that are not valid UTF-8 at all.
+// Names that need escaping. The last is not UTF-8: json_quote replaces its
+// bad bytes with U+FFFD, so it is the one name that does not compare equal.
 const std::string odd_names[] = {
     "plain",
     "with \"quotes\"",
@@ -47,7 +48,9 @@ TEST(frames, json_quote) {
   for (const auto& name : odd_names) {
     json doc = json::parse(json_quote(name), nullptr, false);
     ASSERT_TRUE(doc.is_string()) << json_quote(name);
-    if (name.find('\xff') == std::string::npos) EXPECT_EQ(doc.get<std::string>(), name);
+    if (name.find('\xff') == std::string::npos) {
+      EXPECT_EQ(doc.get<std::string>(), name);
+    }
   }
 }
 
@@ -61,7 +64,9 @@ TEST(frames, welcome_quotes_odd_node_names) {
     json doc = parse_frame(welcome_frame("id", node, 0));
     ASSERT_TRUE(doc.contains("node")) << node;
     ASSERT_TRUE(doc["node"].is_string());
-    if (node.find('\xff') == std::string::npos) EXPECT_EQ(doc["node"], node);
+    if (node.find('\xff') == std::string::npos) {
+      EXPECT_EQ(doc["node"], node);
+    }
     EXPECT_EQ(doc.size(), 4u);
   }
 }
@@ -108,7 +113,9 @@ TEST(frames, odd_room_names_are_quoted) {
       json doc = parse_frame(frame);
       ASSERT_TRUE(doc.contains("room")) << frame;
       ASSERT_TRUE(doc["room"].is_string());
-      if (room.find('\xff') == std::string::npos) EXPECT_EQ(doc["room"], room);
+      if (room.find('\xff') == std::string::npos) {
+        EXPECT_EQ(doc["room"], room);
+      }
     }
   }
 }

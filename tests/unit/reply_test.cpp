@@ -67,7 +67,7 @@ TEST(reply_reader, nothing_until_the_reply_is_whole) {
   error_code ec;
   EXPECT_FALSE(reader.next(ec));
   EXPECT_FALSE(ec);
-  const std::string bytes = "*3\r\n$7\r\nmessage\r\n$4\r\nroom\r\n$11\r\nhello\r\nthere\r\n";
+  const std::string bytes = "*3\r\n$7\r\nmessage\r\n$4\r\nroom\r\n$12\r\nhello\r\nthere\r\n";
   for (std::size_t i = 0; i + 1 < bytes.size(); ++i) {
     reader.feed(&bytes[i], 1);
     ASSERT_FALSE(reader.next(ec)) << "complete after " << i + 1 << " of " << bytes.size() << " bytes";
@@ -87,7 +87,7 @@ TEST(reply_reader, nothing_until_the_reply_is_whole) {
 
 TEST(reply_reader, pipelined_replies_in_one_feed) {
   reply_reader reader;
-  const std::string bytes = "+OK\r\n:1\r\n$-1\r\n$3\r\nfoo\r\n-ERR no\r\n:2\r\n$5\r\npar";
+  const std::string bytes = "+OK\r\n:1\r\n$-1\r\n$3\r\nfoo\r\n-ERR no\r\n:2\r\n$7\r\npar";
   reader.feed(bytes.data(), bytes.size());
   error_code ec;
   std::vector<int> types;

@@ -89,7 +89,9 @@ TEST(request, type_must_be_a_string) {
                            R"({"Type":"ping","ref":4})"}) {
     auto error = parse_error(text);
     EXPECT_EQ(error.kind, error_kind::bad_request) << text;
-    if (std::string_view(text) != "{}") EXPECT_EQ(error.ref, "4") << text;
+    if (std::string_view(text) != "{}") {
+      EXPECT_EQ(error.ref, "4") << text;
+    }
   }
 }
 
@@ -99,12 +101,12 @@ TEST(request, wrong_field_kinds_are_bad_requests) {
            with("join", "room", "null"),
            with("join", "room", R"(["lobby"])"),
            with("presence", "room", "{}"),
-           R"({"type":"room","room":7,"data":1})",
-           R"({"type":"room","data":1})",
+           std::string(R"({"type":"room","room":7,"data":1})"),
+           std::string(R"({"type":"room","data":1})"),
            with("direct", "to", "12"),
-           R"({"type":"direct","data":1})",
-           R"({"type":"direct","to":null,"data":1})",
-           R"({"type":"leave"})",
+           std::string(R"({"type":"direct","data":1})"),
+           std::string(R"({"type":"direct","to":null,"data":1})"),
+           std::string(R"({"type":"leave"})"),
        })
     EXPECT_EQ(parse_error(text).kind, error_kind::bad_request) << text;
 }
