@@ -60,6 +60,8 @@ asio::awaitable<void> ws_session::run(http::request<http::string_body> request) 
       [](websocket::response_type& res) { res.set(http::field::server, "switchboard"); }));
 
   auto [ec] = co_await ws_.async_accept(request, use_nothrow);
+  // The upgrade request's headers would otherwise live as long as the session.
+  request = {};
   if (ec) co_return;
 
   id_ = ctx_.ids.next();
@@ -76,7 +78,6 @@ asio::awaitable<void> ws_session::run(http::request<http::string_body> request) 
   rooms_.clear();
   ctx_.hub.remove(*this);
   queue_.clear();
-  queued_bytes_ = 0;
   writer_wake_.cancel();
   close_deadline_.cancel();
 }
@@ -176,18 +177,16 @@ void ws_session::answer_error(protocol::error_kind kind, std::string_view messag
 
 void ws_session::send(std::shared_ptr<const std::string> frame) {
   if (ended_ || closing_) return;
-  if (queued_bytes_ + frame->size() > ctx_.cfg.send_queue_bytes) {
+  if (queue_.bytes() + frame->size() > ctx_.cfg.send_queue_bytes) {
     // Drop the backlog: it is what made the client too slow, and keeping it
     // would let one client hold memory the others need.
     queue_.clear();
-    queued_bytes_ = 0;
     closing_ = websocket::close_reason(websocket::close_code::policy_error, "slow consumer");
     force_close_after(close_grace);
     writer_wake_.cancel();
     return;
   }
-  queued_bytes_ += frame->size();
-  queue_.push_back(std::move(frame));
+  queue_.push(std::move(frame));
   writer_wake_.cancel();
 }
 
@@ -217,9 +216,7 @@ asio::awaitable<void> ws_session::write_loop() {
       co_await writer_wake_.async_wait(use_nothrow);
       continue;
     }
-    auto frame = std::move(queue_.front());
-    queue_.pop_front();
-    queued_bytes_ -= frame->size();
+    auto frame = queue_.pop();
     auto [ec, n] = co_await ws_.async_write(asio::buffer(*frame), use_nothrow);
     if (ec) co_return;
   }

@@ -2,12 +2,12 @@
 // One WebSocket client: a read loop that answers requests in order, and a
 // write loop that drains a queue bounded in bytes.
 
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "common/frame_queue.hpp"
 #include "common/net.hpp"
 #include "common/protocol/request.hpp"
 
@@ -49,8 +49,7 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   beast::flat_buffer buffer_;
   std::string id_;
   std::vector<std::string> rooms_;
-  std::deque<std::shared_ptr<const std::string>> queue_;
-  std::size_t queued_bytes_ = 0;      // bytes in queue_, not counting the frame being written
+  frame_queue queue_;                 // not counting the frame being written
   asio::steady_timer writer_wake_;    // the write loop parks here while the queue is empty
   asio::steady_timer close_deadline_; // a close that does not finish in time ends the socket
   std::optional<websocket::close_reason> closing_;

@@ -1,0 +1,33 @@
+#include "common/frame_queue.hpp"
+
+#include <cassert>
+
+namespace switchboard {
+namespace {
+
+// A queue that grew in a burst gives its memory back once drained.
+constexpr std::size_t kept_capacity = 64;
+
+}  // namespace
+
+void frame_queue::push(frame_ptr frame) {
+  bytes_ += frame->size();
+  frames_.push_back(std::move(frame));
+}
+
+frame_queue::frame_ptr frame_queue::pop() {
+  assert(!empty());
+  frame_ptr frame = std::move(frames_[head_++]);
+  bytes_ -= frame->size();
+  if (empty()) clear();
+  return frame;
+}
+
+void frame_queue::clear() {
+  frames_.clear();
+  if (frames_.capacity() > kept_capacity) frames_.shrink_to_fit();
+  head_ = 0;
+  bytes_ = 0;
+}
+
+}  // namespace switchboard
