@@ -88,6 +88,14 @@ config parse_config(int argc, const char* const argv[]) {
        "after this long without a heartbeat a worker is taken for dead and its clients leave presence")
     ("drain-seconds", po::value<int>()->default_value(static_cast<int>(cfg.drain_timeout.count())),
        "on SIGTERM, how long workers wait for clients to close before exiting")
+    ("drain-notice-seconds", po::value<int>()->default_value(static_cast<int>(cfg.drain_notice.count())),
+       "on SIGTERM, how long /healthz answers 503 before the listener closes (load balancer notice)")
+    ("max-connections", po::value<int>()->default_value(0),
+       "WebSocket connections per worker; past it upgrades get 503 (0: no limit)")
+    ("handshake-seconds", po::value<int>()->default_value(static_cast<int>(cfg.handshake_timeout.count())),
+       "deadline for a whole HTTP request and for the WebSocket handshake")
+    ("idle-seconds", po::value<int>()->default_value(static_cast<int>(cfg.idle_timeout.count())),
+       "a silent WebSocket peer is pinged after half of this and dropped after all of it")
     ("log-level", po::value<std::string>()->default_value("info"), "debug, info, warn or error");
   // clang-format on
 
@@ -144,6 +152,22 @@ config parse_config(int argc, const char* const argv[]) {
   int drain = vm["drain-seconds"].as<int>();
   if (drain < 0 || drain > 3600) throw config_error("--drain-seconds: must be between 0 and 3600");
   cfg.drain_timeout = std::chrono::seconds(drain);
+
+  int notice = vm["drain-notice-seconds"].as<int>();
+  if (notice < 0 || notice > 3600) throw config_error("--drain-notice-seconds: must be between 0 and 3600");
+  cfg.drain_notice = std::chrono::seconds(notice);
+
+  int max_connections = vm["max-connections"].as<int>();
+  if (max_connections < 0) throw config_error("--max-connections: must be 0 (no limit) or more");
+  cfg.max_connections = static_cast<std::size_t>(max_connections);
+
+  int handshake = vm["handshake-seconds"].as<int>();
+  if (handshake < 1 || handshake > 3600) throw config_error("--handshake-seconds: must be between 1 and 3600");
+  cfg.handshake_timeout = std::chrono::seconds(handshake);
+
+  int idle = vm["idle-seconds"].as<int>();
+  if (idle < 2 || idle > 86400) throw config_error("--idle-seconds: must be between 2 and 86400");
+  cfg.idle_timeout = std::chrono::seconds(idle);
 
   cfg.log_level = parse_level(vm["log-level"].as<std::string>());
   return cfg;

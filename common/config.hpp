@@ -34,6 +34,19 @@ struct config {
   std::chrono::milliseconds liveness_timeout{3000};
   // How long a draining worker waits for its clients to close before exiting.
   std::chrono::seconds drain_timeout{10};
+  // On SIGTERM, how long /healthz answers 503 while the node still serves
+  // normally, so that a load balancer's health check takes it out of
+  // rotation before its listener closes. Set it to the balancer's check
+  // interval times its fall count.
+  std::chrono::seconds drain_notice{0};
+  // Open WebSocket connections one worker accepts; past it upgrades get 503.
+  // 0: no limit other than file descriptors.
+  std::size_t max_connections = 0;
+  // The whole HTTP request, and then the WebSocket handshake, must arrive
+  // within this: slow or half-open clients do not hold sockets for long.
+  std::chrono::seconds handshake_timeout{10};
+  // A silent peer is pinged after half of this and dropped after all of it.
+  std::chrono::seconds idle_timeout{60};
   log::level log_level = log::level::info;
 };
 

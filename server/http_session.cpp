@@ -8,8 +8,6 @@
 namespace switchboard {
 namespace {
 
-// A client gets this long to send a whole request; slow ones are dropped.
-constexpr std::chrono::seconds request_deadline{10};
 constexpr std::uint32_t header_limit = 8 * 1024;
 constexpr std::uint64_t body_limit = 64 * 1024;
 
@@ -50,7 +48,7 @@ asio::awaitable<void> http_session::run() {
     http::request_parser<http::string_body> parser;
     parser.header_limit(header_limit);
     parser.body_limit(body_limit);
-    stream_.expires_after(request_deadline);
+    stream_.expires_after(ctx_.cfg.handshake_timeout);
     auto [ec, n] = co_await http::async_read(stream_, buffer_, parser, use_nothrow);
     if (ec) {
       // Too large or malformed: say so before hanging up; else just hang up.
@@ -69,7 +67,8 @@ asio::awaitable<void> http_session::run() {
       break;
     }
     auto req = parser.release();
-    if (websocket::is_upgrade(req) && path_of(req.target()) == "/ws" && !ctx_.draining) {
+    bool full = ctx_.cfg.max_connections != 0 && ctx_.sessions >= ctx_.cfg.max_connections;
+    if (websocket::is_upgrade(req) && path_of(req.target()) == "/ws" && !full) {
       stream_.expires_never();
       std::make_shared<ws_session>(stream_.release_socket(), ctx_)->start(std::move(req));
       co_return;
@@ -86,7 +85,8 @@ http::message_generator http_session::respond(const http::request<http::string_b
   auto path = path_of(req.target());
   bool readable = req.method() == http::verb::get || req.method() == http::verb::head;
   if (path == "/ws") {
-    if (ctx_.draining) return text_response(req, http::status::service_unavailable, "draining\n");
+    if (websocket::is_upgrade(req))
+      return text_response(req, http::status::service_unavailable, "too many connections on this worker\n");
     auto res = text_response(req, http::status::upgrade_required, "this endpoint speaks WebSocket only\n");
     res.set(http::field::upgrade, "websocket");
     res.set(http::field::connection, "Upgrade");

@@ -1,5 +1,7 @@
 #include "server/worker.hpp"
 
+#include <unistd.h>
+
 #include <csignal>
 
 #include "common/log.hpp"
@@ -10,23 +12,42 @@
 namespace switchboard {
 namespace {
 
-// Closes the listener, says goodbye to every client (1001) and stops the
-// io_context once they are gone or the drain deadline has passed.
-asio::awaitable<void> drain(asio::io_context& ioc, worker_context& ctx, listener& accepting) {
+// Turns /healthz to 503, serves on for `notice`, then closes the listener,
+// says goodbye to every client (1001) and stops the io_context once they are
+// gone or the drain deadline has passed.
+asio::awaitable<void> drain(asio::io_context& ioc, worker_context& ctx, listener& accepting,
+                            std::chrono::seconds notice) {
   ctx.draining = true;
+  asio::steady_timer tick(ioc);
+  if (notice.count() > 0) {
+    log::info("draining: /healthz answers 503 for " + std::to_string(notice.count()) + " s before closing");
+    tick.expires_after(notice);
+    co_await tick.async_wait(use_nothrow);
+  }
+  ctx.stopping = true;
   accepting.stop();
   log::info("draining " + std::to_string(ctx.hub.size()) + " clients");
   ctx.hub.close_all(websocket::close_code::going_away, "server shutting down");
   auto deadline = std::chrono::steady_clock::now() + ctx.cfg.drain_timeout;
-  asio::steady_timer tick(ioc);
-  while (ctx.hub.size() > 0 && std::chrono::steady_clock::now() < deadline) {
+  while (ctx.sessions > 0 && std::chrono::steady_clock::now() < deadline) {
     tick.expires_after(std::chrono::milliseconds(20));
     co_await tick.async_wait(use_nothrow);
   }
-  if (ctx.hub.size() > 0) log::warn(std::to_string(ctx.hub.size()) + " clients still open at the drain deadline");
+  if (ctx.sessions > 0) log::warn(std::to_string(ctx.sessions) + " clients still open at the drain deadline");
   co_await ctx.bus.registry().withdraw();
   ctx.bus.stop();
   ioc.stop();
+}
+
+// Tells the master (SIGUSR1) once this worker serves, so that a rolling
+// restart retires the old worker only then.
+asio::awaitable<void> report_ready(asio::io_context& ioc, worker_context& ctx) {
+  asio::steady_timer tick(ioc);
+  while (!ctx.bus.ready() && !ctx.draining) {
+    tick.expires_after(std::chrono::milliseconds(10));
+    co_await tick.async_wait(use_nothrow);
+  }
+  if (!ctx.draining) ::kill(::getppid(), SIGUSR1);
 }
 
 }  // namespace
@@ -37,14 +58,19 @@ int run_worker(const config& cfg, int index, const listen_socket& socket) {
   worker_context ctx(ioc.get_executor(), cfg, index);
   listener accepting(ioc, socket.fd, socket.ipv6, ctx);
 
-  asio::signal_set signals(ioc, SIGTERM, SIGINT);
-  signals.async_wait([&](error_code ec, int) {
+  // SIGTERM/SIGINT: the node stops, with the drain notice. SIGUSR2: the
+  // master retires this worker in a rolling restart; the node serves on, so
+  // no notice is needed.
+  asio::signal_set signals(ioc, SIGTERM, SIGINT, SIGUSR2);
+  signals.async_wait([&](error_code ec, int sig) {
     if (ec) return;
-    asio::co_spawn(ioc, drain(ioc, ctx, accepting), asio::detached);
+    auto notice = sig == SIGUSR2 ? std::chrono::seconds(0) : cfg.drain_notice;
+    asio::co_spawn(ioc, drain(ioc, ctx, accepting, notice), asio::detached);
   });
 
   ctx.bus.start();
   accepting.start();
+  asio::co_spawn(ioc, report_ready(ioc, ctx), asio::detached);
   log::info("worker " + std::to_string(index) + " serving as " + ctx.ids.worker_key());
   ioc.run();
   log::info("worker exits");

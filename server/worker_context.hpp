@@ -34,7 +34,11 @@ struct worker_context {
   switchboard::hub hub;
   switchboard::bus bus;
   room_service rooms;
-  bool draining = false;  // set on SIGTERM: refuse upgrades, /healthz says 503
+  // Draining: /healthz answers 503. Stopping (after the drain notice): the
+  // listener is closed and every session, new ones included, closes with 1001.
+  bool draining = false;
+  bool stopping = false;
+  std::size_t sessions = 0;  // ws_session objects alive, handshakes included
 };
 
 }  // namespace switchboard

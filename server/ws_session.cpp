@@ -9,10 +9,6 @@
 namespace switchboard {
 namespace {
 
-// Peers that vanish without a FIN are found by pings: Beast pings after half
-// of this with no traffic and drops the peer after the whole of it.
-constexpr std::chrono::seconds idle_timeout{60};
-constexpr std::chrono::seconds handshake_timeout{10};
 // How long a closing session may take to get its close frame out.
 constexpr std::chrono::seconds close_grace{5};
 
@@ -33,7 +29,11 @@ bool is_expected_close(const error_code& ec) {
 }  // namespace
 
 ws_session::ws_session(tcp::socket socket, worker_context& ctx)
-    : ws_(std::move(socket)), ctx_(ctx), writer_wake_(ws_.get_executor()), close_deadline_(ws_.get_executor()) {}
+    : ws_(std::move(socket)), ctx_(ctx), writer_wake_(ws_.get_executor()), close_deadline_(ws_.get_executor()) {
+  ++ctx_.sessions;
+}
+
+ws_session::~ws_session() { --ctx_.sessions; }
 
 void ws_session::start(http::request<http::string_body> request) {
   asio::co_spawn(ws_.get_executor(), run(std::move(request)), [](std::exception_ptr e) {
@@ -49,8 +49,10 @@ void ws_session::start(http::request<http::string_body> request) {
 asio::awaitable<void> ws_session::run(http::request<http::string_body> request) {
   auto self = shared_from_this();
   websocket::stream_base::timeout timeouts{};
-  timeouts.handshake_timeout = handshake_timeout;
-  timeouts.idle_timeout = idle_timeout;
+  timeouts.handshake_timeout = ctx_.cfg.handshake_timeout;
+  // Peers that vanish without a FIN are found by pings: Beast pings after
+  // half of this with no traffic and drops the peer after the whole of it.
+  timeouts.idle_timeout = ctx_.cfg.idle_timeout;
   timeouts.keep_alive_pings = true;
   ws_.set_option(timeouts);
   ws_.read_message_max(ctx_.cfg.max_message_bytes);
@@ -67,6 +69,8 @@ asio::awaitable<void> ws_session::run(http::request<http::string_body> request) 
   id_ = ctx_.ids.next();
   ctx_.hub.add(*this);
   send(protocol::welcome_frame(id_, ctx_.cfg.node, ctx_.index));
+  // Upgraded while the worker stops: it still gets a proper goodbye.
+  if (ctx_.stopping) close(websocket::close_code::going_away, "server shutting down");
   asio::co_spawn(ws_.get_executor(), write_loop(), [self](std::exception_ptr e) {
     if (e) log::error("session writer failed");
   });

@@ -18,6 +18,9 @@ struct worker_context;
 class ws_session : public std::enable_shared_from_this<ws_session> {
  public:
   ws_session(tcp::socket socket, worker_context& ctx);
+  ~ws_session();
+  ws_session(const ws_session&) = delete;
+  ws_session& operator=(const ws_session&) = delete;
 
   // Completes the upgrade that `request` asked for, then serves the client.
   void start(http::request<http::string_body> request);
