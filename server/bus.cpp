@@ -16,16 +16,23 @@ redis::client_options options_for(const config& cfg, std::string name) {
 
 }  // namespace
 
-bus::bus(asio::any_io_executor ex, const config& cfg, const redis_keys& keys, std::string worker_key, hub& local)
+bus::bus(asio::any_io_executor ex, const config& cfg, const redis_keys& keys, std::string worker_key, hub& local,
+         metrics::worker_metrics& counters)
     : keys_(keys),
       own_channel_(keys.direct_channel(worker_key)),
       hub_(local),
       commands_(ex, options_for(cfg, "redis commands")),
       subscriber_(ex, options_for(cfg, "redis subscriber"),
                   [this](std::string_view channel, std::string_view payload) { on_message(channel, payload); }),
-      registry_(ex, commands_, keys, std::move(worker_key), cfg.liveness_timeout) {
+      registry_(ex, commands_, keys, worker_key, cfg.liveness_timeout),
+      probe_(ex, commands_, subscriber_, keys.probe_channel(worker_key), counters),
+      metrics_(counters) {
   commands_.on_up = [this] { registry_.commands_up(); };
-  subscriber_.on_ready = [this] { registry_.subscribed(); };
+  subscriber_.on_ready = [this] {
+    if (ever_ready_) metrics::add(metrics_.redis_reconnects);
+    ever_ready_ = true;
+    registry_.subscribed();
+  };
   subscriber_.on_down = [this] { registry_.unsubscribed(); };
 }
 
@@ -33,28 +40,40 @@ void bus::start() {
   commands_.start();
   subscriber_.start();
   registry_.start();
+  probe_.start();
   // The subscriber resubscribes by itself after every reconnect; these first
   // calls only put the channels on its list.
   asio::co_spawn(commands_.executor(), subscriber_.subscribe(keys_.broadcast_channel()), asio::detached);
   asio::co_spawn(commands_.executor(), subscriber_.subscribe(own_channel_), asio::detached);
+  asio::co_spawn(commands_.executor(), subscriber_.subscribe(probe_.channel()), asio::detached);
 }
 
 void bus::stop() {
+  probe_.stop();
   registry_.stop();
   subscriber_.stop();
   commands_.stop();
 }
 
-bool bus::ready() const { return commands_.is_up() && subscriber_.is_ready() && registry_.gate_open(); }
+bool bus::ready() const {
+  return commands_.is_up() && subscriber_.is_ready() && registry_.gate_open() && probe_.healthy();
+}
 
 asio::awaitable<error_code> bus::publish(const std::string& channel, std::string_view envelope) {
   if (!ready()) co_return make_error_code(redis::errc::unavailable);
+  auto sent_at = std::chrono::steady_clock::now();
   auto [ec, reply] = co_await commands_.command("PUBLISH", channel, envelope);
   if (ec) co_return make_error_code(redis::errc::unavailable);
+  metrics_.publish_latency.observe_ns(static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - sent_at).count()));
   co_return error_code{};
 }
 
-void bus::on_message(std::string_view, std::string_view payload) {
+void bus::on_message(std::string_view channel, std::string_view payload) {
+  if (channel == probe_.channel()) {
+    probe_.received(payload);
+    return;
+  }
   auto envelope = protocol::decode_envelope(payload);
   if (!envelope) {
     log::warn("bus: dropped a message that is not an envelope");

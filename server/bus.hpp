@@ -12,14 +12,17 @@
 #include "common/redis/client.hpp"
 #include "common/redis/subscriber.hpp"
 #include "server/hub.hpp"
+#include "common/metrics.hpp"
 #include "server/redis_keys.hpp"
+#include "server/subscription_probe.hpp"
 #include "server/worker_registry.hpp"
 
 namespace switchboard {
 
 class bus {
  public:
-  bus(asio::any_io_executor ex, const config& cfg, const redis_keys& keys, std::string worker_key, hub& local);
+  bus(asio::any_io_executor ex, const config& cfg, const redis_keys& keys, std::string worker_key, hub& local,
+      metrics::worker_metrics& counters);
 
   void start();
   void stop();
@@ -43,6 +46,9 @@ class bus {
   redis::client commands_;
   redis::subscriber subscriber_;
   worker_registry registry_;
+  subscription_probe probe_;
+  metrics::worker_metrics& metrics_;
+  bool ever_ready_ = false;  // the subscriber's first ready is no reconnect
 };
 
 }  // namespace switchboard

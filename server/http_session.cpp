@@ -97,8 +97,11 @@ http::message_generator http_session::respond(const http::request<http::string_b
     if (!ctx_.bus.ready()) return text_response(req, http::status::service_unavailable, "redis unavailable\n");
     return text_response(req, http::status::ok, "ok");
   }
+  if (path == "/metrics" && readable)
+    return text_response(req, http::status::ok, metrics::render(ctx_.all_metrics, ctx_.cfg.node),
+                         "text/plain; version=0.0.4; charset=utf-8");
   if (path == "/" && readable) return text_response(req, http::status::ok, std::string(demo_page), "text/html; charset=utf-8");
-  if (path == "/healthz" || path == "/") {
+  if (path == "/healthz" || path == "/" || path == "/metrics") {
     auto res = text_response(req, http::status::method_not_allowed, "method not allowed\n");
     res.set(http::field::allow, "GET, HEAD");
     return res;

@@ -14,13 +14,19 @@ void hub::deliver(protocol::scope kind, std::string_view target, const std::shar
   switch (kind) {
     case protocol::scope::broadcast:
       for (auto& [id, session] : sessions_) session->send(frame);
+      metrics::add(metrics_.deliveries[0], sessions_.size());
       break;
     case protocol::scope::direct:
-      if (auto it = sessions_.find(target); it != sessions_.end()) it->second->send(frame);
+      if (auto it = sessions_.find(target); it != sessions_.end()) {
+        it->second->send(frame);
+        metrics::add(metrics_.deliveries[1]);
+      }
       break;
     case protocol::scope::room:
-      if (auto it = rooms_.find(target); it != rooms_.end())
+      if (auto it = rooms_.find(target); it != rooms_.end()) {
         for (auto* member : it->second) member->send(frame);
+        metrics::add(metrics_.deliveries[2], it->second.size());
+      }
       break;
   }
 }

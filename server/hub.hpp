@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/metrics.hpp"
 #include "common/net.hpp"
 #include "common/protocol/envelope.hpp"
 
@@ -25,6 +26,8 @@ using room_map = std::unordered_map<std::string, std::vector<ws_session*>, strin
 
 class hub {
  public:
+  explicit hub(metrics::worker_metrics& counters) : metrics_(counters) {}
+
   // Sessions register once their id is known and deregister when they end;
   // the hub holds no ownership.
   void add(ws_session& session);
@@ -50,6 +53,7 @@ class hub {
   std::unordered_map<std::string_view, ws_session*> sessions_;
   // A vector, not a set: delivery walks it per message, joins and leaves are rare.
   room_map rooms_;
+  metrics::worker_metrics& metrics_;
 };
 
 }  // namespace switchboard

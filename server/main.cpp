@@ -7,6 +7,7 @@
 #include "common/config.hpp"
 #include "common/log.hpp"
 #include "server/listen_socket.hpp"
+#include "common/metrics.hpp"
 #include "server/master.hpp"
 
 int main(int argc, char* argv[]) {
@@ -24,7 +25,9 @@ int main(int argc, char* argv[]) {
   log::set_threshold(cfg.log_level);
   log::set_context(cfg.node, "master");
   try {
-    return run_master(cfg, open_listen_sockets(cfg));
+    auto sockets = open_listen_sockets(cfg);
+    metrics::region counters(static_cast<std::size_t>(cfg.workers));
+    return run_master(cfg, std::move(sockets), counters);
   } catch (const std::system_error& e) {
     std::fprintf(stderr, "switchboard: %s\n", e.what());
     return 1;

@@ -60,8 +60,8 @@ std::chrono::milliseconds backoff_for(int failures) {
 
 class master {
  public:
-  master(const config& cfg, std::vector<listen_socket> sockets)
-      : cfg_(cfg), sockets_(std::move(sockets)), slots_(sockets_.size()) {}
+  master(const config& cfg, std::vector<listen_socket> sockets, metrics::region& counters)
+      : cfg_(cfg), sockets_(std::move(sockets)), slots_(sockets_.size()), counters_(counters) {}
 
   int run();
 
@@ -78,6 +78,7 @@ class master {
   const config& cfg_;
   std::vector<listen_socket> sockets_;
   std::vector<slot> slots_;
+  metrics::region& counters_;
   std::vector<pid_t> retiring_;           // old workers draining after a reload
   std::deque<std::size_t> reload_queue_;  // slots still to replace
   std::optional<reload_step> step_;
@@ -149,7 +150,7 @@ void master::spawn(std::size_t index) {
     log::set_context(cfg_.node, std::to_string(index));
     int status = 1;
     try {
-      status = run_worker(cfg_, static_cast<int>(index), sockets_[index]);
+      status = run_worker(cfg_, static_cast<int>(index), sockets_[index], counters_);
     } catch (const std::exception& e) {
       log::error(std::string("worker failed: ") + e.what());
     }
@@ -157,6 +158,7 @@ void master::spawn(std::size_t index) {
     ::_exit(status);
   }
   auto& s = slots_[index];
+  if (s.started != clock::time_point{}) metrics::add(counters_.slot(index).restarts);
   s.pid = pid;
   s.ready = false;
   s.started = clock::now();
@@ -270,8 +272,8 @@ timespec master::wait_budget() const {
 
 }  // namespace
 
-int run_master(const config& cfg, std::vector<listen_socket> sockets) {
-  return master(cfg, std::move(sockets)).run();
+int run_master(const config& cfg, std::vector<listen_socket> sockets, metrics::region& counters) {
+  return master(cfg, std::move(sockets), counters).run();
 }
 
 }  // namespace switchboard

@@ -6,11 +6,12 @@
 #include <vector>
 
 #include "common/config.hpp"
+#include "common/metrics.hpp"
 #include "server/listen_socket.hpp"
 
 namespace switchboard {
 
 // Returns the process exit status.
-int run_master(const config& cfg, std::vector<listen_socket> sockets);
+int run_master(const config& cfg, std::vector<listen_socket> sockets, metrics::region& counters);
 
 }  // namespace switchboard

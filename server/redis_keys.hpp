@@ -15,6 +15,7 @@ class redis_keys {
   std::string broadcast_channel() const { return join("broadcast"); }
   std::string direct_channel(std::string_view worker) const { return join("direct:", worker); }
   std::string room_channel(std::string_view room) const { return join("room:", room); }
+  std::string probe_channel(std::string_view worker) const { return join("probe:", worker); }
 
   // Liveness: the set of worker keys, and one expiring entry per worker.
   std::string workers() const { return join("workers"); }

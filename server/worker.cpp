@@ -50,12 +50,25 @@ asio::awaitable<void> report_ready(asio::io_context& ioc, worker_context& ctx) {
   if (!ctx.draining) ::kill(::getppid(), SIGUSR1);
 }
 
+// Gauges that are states rather than events, refreshed a few times a second.
+asio::awaitable<void> refresh_gauges(asio::io_context& ioc, worker_context& ctx) {
+  asio::steady_timer tick(ioc);
+  metrics::set(ctx.metrics.pid, static_cast<std::uint64_t>(::getpid()));
+  for (;;) {
+    metrics::set(ctx.metrics.healthy, ctx.bus.ready() && !ctx.draining ? 1 : 0);
+    metrics::set(ctx.metrics.subscriptions, ctx.bus.subscriber().channels());
+    tick.expires_after(std::chrono::milliseconds(250));
+    auto [ec] = co_await tick.async_wait(use_nothrow);
+    if (ec) co_return;
+  }
+}
+
 }  // namespace
 
-int run_worker(const config& cfg, int index, const listen_socket& socket) {
+int run_worker(const config& cfg, int index, const listen_socket& socket, metrics::region& counters) {
   std::signal(SIGPIPE, SIG_IGN);
   asio::io_context ioc{1};
-  worker_context ctx(ioc.get_executor(), cfg, index);
+  worker_context ctx(ioc.get_executor(), cfg, index, counters);
   listener accepting(ioc, socket.fd, socket.ipv6, ctx);
 
   // SIGTERM/SIGINT: the node stops, with the drain notice. SIGUSR2: the
@@ -71,6 +84,7 @@ int run_worker(const config& cfg, int index, const listen_socket& socket) {
   ctx.bus.start();
   accepting.start();
   asio::co_spawn(ioc, report_ready(ioc, ctx), asio::detached);
+  asio::co_spawn(ioc, refresh_gauges(ioc, ctx), asio::detached);
   log::info("worker " + std::to_string(index) + " serving as " + ctx.ids.worker_key());
   ioc.run();
   log::info("worker exits");

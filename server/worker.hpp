@@ -3,12 +3,13 @@
 // accepts on its listening socket until SIGTERM, then draining.
 
 #include "common/config.hpp"
+#include "common/metrics.hpp"
 
 namespace switchboard {
 
 struct listen_socket;
 
 // Runs in the child after fork(); returns the process exit status.
-int run_worker(const config& cfg, int index, const listen_socket& socket);
+int run_worker(const config& cfg, int index, const listen_socket& socket, metrics::region& counters);
 
 }  // namespace switchboard

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/config.hpp"
+#include "common/metrics.hpp"
 #include "common/protocol/client_id.hpp"
 #include "server/bus.hpp"
 #include "server/hub.hpp"
@@ -14,12 +15,15 @@
 namespace switchboard {
 
 struct worker_context {
-  worker_context(asio::any_io_executor ex, const config& c, int worker_index)
+  worker_context(asio::any_io_executor ex, const config& c, int worker_index, metrics::region& counters)
       : cfg(c),
         index(worker_index),
+        all_metrics(counters),
+        metrics(counters.slot(static_cast<std::size_t>(worker_index))),
         keys(c.channel_prefix),
         ids(protocol::make_worker_key()),
-        bus(ex, c, keys, ids.worker_key(), hub),
+        hub(metrics),
+        bus(ex, c, keys, ids.worker_key(), hub, metrics),
         rooms(c, keys, ids.worker_key(), hub, bus.commands(), bus.subscriber()) {
     bus.registry().on_registered = [this] { rooms.restore(); };
     bus.registry().on_dead = [this](const std::string& worker) { rooms.sweep(worker); };
@@ -29,6 +33,8 @@ struct worker_context {
 
   const config& cfg;
   const int index;  // this worker's slot on the node, sent in welcome
+  const metrics::region& all_metrics;  // every worker's, for GET /metrics
+  metrics::worker_metrics& metrics;    // this worker's slot
   const redis_keys keys;
   protocol::client_id_generator ids;
   switchboard::hub hub;

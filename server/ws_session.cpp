@@ -1,6 +1,7 @@
 #include "server/ws_session.hpp"
 
 #include "common/log.hpp"
+#include "common/metrics.hpp"
 #include "common/protocol/client_id.hpp"
 #include "common/protocol/envelope.hpp"
 #include "common/protocol/frames.hpp"
@@ -67,6 +68,8 @@ asio::awaitable<void> ws_session::run(http::request<http::string_body> request) 
   if (ec) co_return;
 
   id_ = ctx_.ids.next();
+  metrics::add(ctx_.metrics.connections_accepted);
+  metrics::add(ctx_.metrics.connections_open);
   ctx_.hub.add(*this);
   send(protocol::welcome_frame(id_, ctx_.cfg.node, ctx_.index));
   // Upgraded while the worker stops: it still gets a proper goodbye.
@@ -75,24 +78,36 @@ asio::awaitable<void> ws_session::run(http::request<http::string_body> request) 
     if (e) log::error("session writer failed");
   });
 
-  co_await read_loop();
+  error_code why = co_await read_loop();
 
   ended_ = true;
+  metrics::sub(ctx_.metrics.connections_open);
+  metrics::add(ctx_.metrics.closes[metrics::close_code_index(close_code_after(why))]);
   ctx_.rooms.leave_all(id_, rooms_, *this);
   rooms_.clear();
   ctx_.hub.remove(*this);
+  metrics::sub(ctx_.metrics.queued_bytes, queue_.bytes());
   queue_.clear();
   writer_wake_.cancel();
   close_deadline_.cancel();
 }
 
-asio::awaitable<void> ws_session::read_loop() {
+int ws_session::close_code_after(const error_code& why) const {
+  if (closing_) return closing_->code;
+  if (why == websocket::error::closed) return ws_.reason().code;
+  if (why == websocket::error::message_too_big) return websocket::close_code::too_big;
+  if (why == websocket::error::bad_frame_payload) return websocket::close_code::bad_payload;
+  return 1006;  // ended without a close frame
+}
+
+asio::awaitable<error_code> ws_session::read_loop() {
   for (;;) {
     auto [ec, n] = co_await ws_.async_read(buffer_, use_nothrow);
     if (ec) {
       if (!is_expected_close(ec)) log::debug("session " + id_ + ": read: " + ec.message());
-      co_return;
+      co_return ec;
     }
+    metrics::add(ctx_.metrics.bytes_received, n);
     if (ws_.got_binary()) {
       answer_error(protocol::error_kind::unsupported, "binary frames are not supported", std::nullopt);
     } else {
@@ -108,10 +123,12 @@ asio::awaitable<void> ws_session::read_loop() {
 asio::awaitable<void> ws_session::handle(std::string_view text) {
   auto parsed = protocol::parse_request(text);
   if (auto* err = std::get_if<protocol::request_error>(&parsed)) {
+    metrics::add(ctx_.metrics.received[metrics::request_types.size() - 1]);
     answer_error(err->kind, err->message, err->ref);
     co_return;
   }
   auto& req = std::get<protocol::request>(parsed);
+  metrics::add(ctx_.metrics.received[static_cast<std::size_t>(req.type)]);
   using protocol::request_type;
   using protocol::scope;
   switch (req.type) {
@@ -176,6 +193,7 @@ asio::awaitable<void> ws_session::publish(const std::string& channel, std::strin
 
 void ws_session::answer_error(protocol::error_kind kind, std::string_view message,
                               const std::optional<std::string>& ref) {
+  metrics::add(ctx_.metrics.errors[static_cast<std::size_t>(kind)]);
   send(protocol::error_frame(kind, message, ref));
 }
 
@@ -184,12 +202,16 @@ void ws_session::send(std::shared_ptr<const std::string> frame) {
   if (queue_.bytes() + frame->size() > ctx_.cfg.send_queue_bytes) {
     // Drop the backlog: it is what made the client too slow, and keeping it
     // would let one client hold memory the others need.
+    metrics::sub(ctx_.metrics.queued_bytes, queue_.bytes());
+    metrics::add(ctx_.metrics.slow_consumer_closes);
+    log::debug("session " + id_ + ": slow consumer, closing");
     queue_.clear();
     closing_ = websocket::close_reason(websocket::close_code::policy_error, "slow consumer");
     force_close_after(close_grace);
     writer_wake_.cancel();
     return;
   }
+  metrics::add(ctx_.metrics.queued_bytes, frame->size());
   queue_.push(std::move(frame));
   writer_wake_.cancel();
 }
@@ -221,8 +243,10 @@ asio::awaitable<void> ws_session::write_loop() {
       continue;
     }
     auto frame = queue_.pop();
+    metrics::sub(ctx_.metrics.queued_bytes, frame->size());
     auto [ec, n] = co_await ws_.async_write(asio::buffer(*frame), use_nothrow);
     if (ec) co_return;
+    metrics::add(ctx_.metrics.bytes_sent, n);
   }
   if (closing_ && !ended_) {
     auto [ec] = co_await ws_.async_close(*closing_, use_nothrow);

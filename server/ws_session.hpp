@@ -39,7 +39,10 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
 
  private:
   asio::awaitable<void> run(http::request<http::string_body> request);
-  asio::awaitable<void> read_loop();
+  // Returns why the connection ended.
+  asio::awaitable<error_code> read_loop();
+  // The close code this session ended with, for metrics.
+  int close_code_after(const error_code& why) const;
   asio::awaitable<void> write_loop();
   asio::awaitable<void> handle(std::string_view text);
   asio::awaitable<void> publish(const std::string& channel, std::string envelope,

@@ -41,6 +41,10 @@ class client {
 
   void start();
   void stop();
+  // Closes the current connection (if any); the loop connects again.
+  void reset_connection() {
+    if (conn_) conn_->close();
+  }
   bool is_up() const { return conn_ && conn_->is_open(); }
   std::uint64_t reconnects() const { return reconnects_; }
   const asio::any_io_executor& executor() const { return ex_; }

@@ -84,11 +84,10 @@ void subscriber::confirm(std::string_view name) {
     // An UNSUBSCRIBE follows in the pipe; its confirmation erases the entry.
     return;
   }
-  bool was_ready = is_ready();
   state.confirmed = true;
   release_waiters(state, error_code{});
   recount();
-  if (!was_ready && is_ready() && on_ready) on_ready();
+  signal_ready();
 }
 
 void subscriber::release_waiters(channel_state& state, error_code ec) {
@@ -109,11 +108,9 @@ void subscriber::handle_up() {
     ++it;
   }
   recount();
-  if (args.size() > 1) {
-    client_.send(args);
-  } else if (on_ready) {
-    on_ready();
-  }
+  reconnected_ = true;
+  if (args.size() > 1) client_.send(args);
+  signal_ready();
 }
 
 void subscriber::handle_down() {
@@ -125,6 +122,16 @@ void subscriber::handle_down() {
   recount();
   if (on_down) on_down();
 }
+
+void subscriber::signal_ready() {
+  // Once per (re)connect, when the last resubscription is confirmed; not for
+  // channels added later.
+  if (!reconnected_ || !is_ready()) return;
+  reconnected_ = false;
+  if (on_ready) on_ready();
+}
+
+void subscriber::reconnect() { client_.reset_connection(); }
 
 void subscriber::recount() {
   unconfirmed_ = 0;

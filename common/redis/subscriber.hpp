@@ -20,7 +20,7 @@ class subscriber {
 
   subscriber(asio::any_io_executor ex, client_options options, message_handler on_message);
 
-  // Every wanted channel confirmed after a (re)connect.
+  // Every wanted channel confirmed after a (re)connect; once per connect.
   std::function<void()> on_ready;
   // The connection was lost: no channel is held until on_ready again.
   std::function<void()> on_down;
@@ -32,6 +32,8 @@ class subscriber {
   // when the connection is down or goes down first.
   asio::awaitable<error_code> subscribe(std::string channel);
   void unsubscribe(const std::string& channel);
+  // Drops the connection; it reconnects and resubscribes by itself.
+  void reconnect();
 
   // Connected, and every wanted channel confirmed.
   bool is_ready() const { return client_.is_up() && unconfirmed_ == 0; }
@@ -52,12 +54,14 @@ class subscriber {
   void confirm(std::string_view channel);
   void release_waiters(channel_state& state, error_code ec);
   void recount();
+  void signal_ready();
 
   asio::any_io_executor ex_;
   client client_;
   message_handler on_message_;
   std::unordered_map<std::string, channel_state> channels_;
   std::size_t unconfirmed_ = 0;  // wanted channels not confirmed yet
+  bool reconnected_ = false;     // on_ready not yet signalled for this connect
 };
 
 }  // namespace switchboard::redis

@@ -1,0 +1,95 @@
+#pragma once
+// Node-wide counters. Each worker slot has one `worker_metrics` in a shared
+// memory region made by the master before it forks; the worker of the slot
+// is its only writer (relaxed atomic stores), and whichever worker answers
+// GET /metrics reads every slot. A restarted worker adds to its slot, so
+// counters never go backwards.
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace switchboard::metrics {
+
+using value = std::atomic<std::uint64_t>;
+static_assert(value::is_always_lock_free, "counters must be lock-free to live in shared memory");
+
+inline void add(value& v, std::uint64_t n = 1) { v.fetch_add(n, std::memory_order_relaxed); }
+inline void sub(value& v, std::uint64_t n = 1) { v.fetch_sub(n, std::memory_order_relaxed); }
+inline void set(value& v, std::uint64_t n) { v.store(n, std::memory_order_relaxed); }
+inline std::uint64_t get(const value& v) { return v.load(std::memory_order_relaxed); }
+
+// Client request types, in protocol order, plus frames that parse to no type.
+inline constexpr std::array<std::string_view, 8> request_types{"broadcast", "direct", "join",     "leave",
+                                                               "room",      "presence", "ping", "invalid"};
+inline constexpr std::array<std::string_view, 3> scopes{"broadcast", "direct", "room"};
+inline constexpr std::array<std::string_view, 7> error_codes{"bad_json",       "bad_request",  "unknown_type",
+                                                             "unsupported",    "too_many_rooms", "rate_limited",
+                                                             "unavailable"};
+// WebSocket close codes counted one by one; anything else is "other".
+// 1005: a close frame without a code; 1006: no close frame at all.
+inline constexpr std::array<int, 10> close_codes{1000, 1001, 1002, 1003, 1005, 1006, 1007, 1008, 1009, 1011};
+std::size_t close_code_index(int code);  // close_codes.size() for "other"
+
+// Upper bounds in seconds of the Redis publish latency histogram.
+inline constexpr std::array<double, 14> latency_bounds{0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                                       0.01,    0.025,  0.05,    0.1,    0.25,   0.5,    1.0};
+
+struct histogram {
+  std::array<value, latency_bounds.size() + 1> buckets{};  // the last is +Inf
+  value count{};
+  value sum_ns{};
+  void observe_ns(std::uint64_t ns);
+};
+
+struct pool_gauges {
+  value all{}, idle{}, in_use{}, waiting{};
+  value acquire_timeouts{}, acquire_rejections{};
+};
+
+struct worker_metrics {
+  value connections_open{};
+  value connections_accepted{};
+  std::array<value, close_codes.size() + 1> closes{};
+  std::array<value, request_types.size()> received{};
+  std::array<value, scopes.size()> deliveries{};
+  std::array<value, error_codes.size()> errors{};
+  value bytes_received{};
+  value bytes_sent{};
+  value slow_consumer_closes{};
+  value queued_bytes{};
+  histogram publish_latency{};
+  value redis_reconnects{};
+  value subscriptions{};
+  value probe_failures{};
+  value healthy{};  // 1 while /healthz would answer 200
+  pool_gauges pool{};
+  value restarts{};  // written by the master
+  value pid{};
+};
+
+// An anonymous shared mapping holding one worker_metrics per slot.
+class region {
+ public:
+  explicit region(std::size_t slots);
+  ~region();
+  region(const region&) = delete;
+  region& operator=(const region&) = delete;
+
+  std::size_t size() const { return slots_; }
+  worker_metrics& slot(std::size_t i) { return base_[i]; }
+  const worker_metrics& slot(std::size_t i) const { return base_[i]; }
+
+ private:
+  std::size_t slots_;
+  worker_metrics* base_;
+};
+
+// Prometheus text exposition (format 0.0.4) of every slot, labelled with
+// `node` and `worker`.
+std::string render(const region& r, std::string_view node);
+
+}  // namespace switchboard::metrics

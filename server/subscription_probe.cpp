@@ -1,0 +1,59 @@
+#include "server/subscription_probe.hpp"
+
+#include <charconv>
+
+#include "common/log.hpp"
+
+namespace switchboard {
+
+subscription_probe::subscription_probe(asio::any_io_executor ex, redis::client& commands,
+                                       redis::subscriber& subscriber, std::string channel,
+                                       metrics::worker_metrics& counters)
+    : commands_(commands), subscriber_(subscriber), channel_(std::move(channel)), metrics_(counters), timer_(ex) {}
+
+void subscription_probe::start() {
+  asio::co_spawn(timer_.get_executor(), loop(), [](std::exception_ptr e) {
+    if (e) std::rethrow_exception(e);
+  });
+}
+
+void subscription_probe::stop() {
+  stopped_ = true;
+  timer_.cancel();
+}
+
+void subscription_probe::received(std::string_view payload) {
+  std::uint64_t token = 0;
+  std::from_chars(payload.data(), payload.data() + payload.size(), token);
+  if (token > returned_) returned_ = token;
+  if (returned_ == sent_ && !healthy_) {
+    healthy_ = true;
+    log::info("subscription probe came back: delivery works again");
+  }
+}
+
+asio::awaitable<void> subscription_probe::loop() {
+  while (!stopped_) {
+    timer_.expires_after(interval);
+    co_await timer_.async_wait(use_nothrow);
+    if (stopped_) break;
+    // Only a subscriber that believes it holds its channels is probed: one
+    // that is reconnecting already reports itself unready.
+    if (!subscriber_.is_ready() || !commands_.is_up()) continue;
+    std::string token = std::to_string(++sent_);
+    auto sent_at = std::chrono::steady_clock::now();
+    auto [ec, reply] = co_await commands_.command("PUBLISH", channel_, token);
+    if (ec) continue;  // the command side is failing; that is reported elsewhere
+    while (returned_ < sent_ && std::chrono::steady_clock::now() - sent_at < deadline && !stopped_) {
+      timer_.expires_after(std::chrono::milliseconds(20));
+      co_await timer_.async_wait(use_nothrow);
+    }
+    if (returned_ >= sent_ || stopped_) continue;
+    metrics::add(metrics_.probe_failures);
+    if (healthy_) log::warn("subscription probe did not come back within 2 s; resubscribing");
+    healthy_ = false;
+    subscriber_.reconnect();
+  }
+}
+
+}  // namespace switchboard

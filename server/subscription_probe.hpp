@@ -1,0 +1,51 @@
+#pragma once
+// Proves that the worker's subscription really delivers: publishes a probe
+// on the worker's own probe channel every `interval` and expects it back
+// within `deadline`. A subscription can go silent while its connection looks
+// healthy (a failover that left it on a demoted server, a proxy that lost
+// it); then the probe fails, the worker counts it, reports unhealthy and
+// reconnects its subscriber.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "common/metrics.hpp"
+#include "common/net.hpp"
+#include "common/redis/client.hpp"
+#include "common/redis/subscriber.hpp"
+
+namespace switchboard {
+
+class subscription_probe {
+ public:
+  static constexpr std::chrono::milliseconds interval{1000};
+  static constexpr std::chrono::milliseconds deadline{2000};
+
+  subscription_probe(asio::any_io_executor ex, redis::client& commands, redis::subscriber& subscriber,
+                     std::string channel, metrics::worker_metrics& counters);
+
+  void start();
+  void stop();
+
+  const std::string& channel() const { return channel_; }
+  // A message arrived on channel().
+  void received(std::string_view payload);
+  // False from a failed probe until a probe comes back.
+  bool healthy() const { return healthy_; }
+
+ private:
+  asio::awaitable<void> loop();
+
+  redis::client& commands_;
+  redis::subscriber& subscriber_;
+  std::string channel_;
+  metrics::worker_metrics& metrics_;
+  asio::steady_timer timer_;
+  std::uint64_t sent_ = 0;      // the last probe published
+  std::uint64_t returned_ = 0;  // the last probe that came back
+  bool healthy_ = true;
+  bool stopped_ = false;
+};
+
+}  // namespace switchboard
