@@ -1,0 +1,113 @@
+#include "common/metrics.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <regex>
+#include <sstream>
+
+namespace switchboard::metrics {
+namespace {
+
+// Parses the exposition strictly: every line is a comment (# HELP/# TYPE) or
+// `name{labels} value`; returns series text -> value.
+std::map<std::string, double> parse_exposition(const std::string& text) {
+  static const std::regex sample(R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*)\} (\S+)$)");
+  static const std::regex comment(R"(^# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .+$)");
+  std::map<std::string, double> out;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::smatch m;
+    if (std::regex_match(line, comment)) continue;
+    if (!std::regex_match(line, m, sample)) {
+      ADD_FAILURE() << "not a valid exposition line: " << line;
+      continue;
+    }
+    out[m[1].str() + "{" + m[2].str() + "}"] = std::stod(m[3].str());
+  }
+  return out;
+}
+
+TEST(metrics, close_codes_map_to_their_bucket_or_other) {
+  EXPECT_EQ(close_codes[close_code_index(1001)], 1001);
+  EXPECT_EQ(close_codes[close_code_index(1008)], 1008);
+  EXPECT_EQ(close_code_index(4000), close_codes.size());
+  EXPECT_EQ(close_code_index(0), close_codes.size());
+}
+
+TEST(metrics, histogram_puts_observations_in_the_first_bucket_that_holds_them) {
+  histogram h;
+  h.observe_ns(10'000);         // 10 us: the first bucket (50 us)
+  h.observe_ns(50'000);         // exactly on a bound: that bucket
+  h.observe_ns(3'000'000);      // 3 ms: the 5 ms bucket
+  h.observe_ns(5'000'000'000);  // 5 s: +Inf
+  EXPECT_EQ(get(h.buckets[0]), 2u);
+  EXPECT_EQ(get(h.buckets[6]), 1u);
+  EXPECT_EQ(get(h.buckets.back()), 1u);
+  EXPECT_EQ(get(h.count), 4u);
+  EXPECT_EQ(get(h.sum_ns), 5'003'060'000u);
+}
+
+TEST(metrics, render_is_valid_exposition_with_a_series_per_worker) {
+  region r(2);
+  add(r.slot(0).connections_accepted, 3);
+  add(r.slot(1).connections_accepted, 5);
+  add(r.slot(1).received[1], 7);
+  add(r.slot(0).closes[close_code_index(1001)], 2);
+  r.slot(1).publish_latency.observe_ns(200'000);
+  auto series = parse_exposition(render(r, "node \"a\"\\b"));
+  const std::string node = R"(node="node \"a\"\\b")";
+  EXPECT_EQ(series.at("switchboard_connections_accepted_total{" + node + ",worker=\"0\"}"), 3);
+  EXPECT_EQ(series.at("switchboard_connections_accepted_total{" + node + ",worker=\"1\"}"), 5);
+  EXPECT_EQ(series.at("switchboard_messages_received_total{" + node + ",worker=\"1\",type=\"direct\"}"), 7);
+  EXPECT_EQ(series.at("switchboard_closes_total{" + node + ",worker=\"0\",code=\"1001\"}"), 2);
+  EXPECT_EQ(series.at("switchboard_closes_total{" + node + ",worker=\"0\",code=\"other\"}"), 0);
+  // Histogram buckets are cumulative and end in +Inf == count.
+  EXPECT_EQ(series.at("switchboard_redis_publish_duration_seconds_bucket{" + node + ",worker=\"1\",le=\"0.0001\"}"), 0);
+  EXPECT_EQ(series.at("switchboard_redis_publish_duration_seconds_bucket{" + node + ",worker=\"1\",le=\"0.00025\"}"), 1);
+  EXPECT_EQ(series.at("switchboard_redis_publish_duration_seconds_bucket{" + node + ",worker=\"1\",le=\"+Inf\"}"), 1);
+  EXPECT_EQ(series.at("switchboard_redis_publish_duration_seconds_count{" + node + ",worker=\"1\"}"), 1);
+  EXPECT_DOUBLE_EQ(series.at("switchboard_redis_publish_duration_seconds_sum{" + node + ",worker=\"1\"}"), 0.0002);
+}
+
+TEST(metrics, every_metric_has_help_and_type_once) {
+  region r(3);
+  std::string text = render(r, "n");
+  std::map<std::string, int> helps, types;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind("# HELP ", 0) == 0) ++helps[line.substr(7, line.find(' ', 7) - 7)];
+    if (line.rfind("# TYPE ", 0) == 0) ++types[line.substr(7, line.find(' ', 7) - 7)];
+  }
+  EXPECT_FALSE(helps.empty());
+  for (const auto& [name, count] : helps) {
+    EXPECT_EQ(count, 1) << name;
+    EXPECT_EQ(types[name], 1) << name;
+    // Prometheus conventions: counters end in _total, durations are in seconds.
+    if (text.find("# TYPE " + name + " counter") != std::string::npos) {
+      EXPECT_TRUE(name.ends_with("_total")) << name;
+    }
+  }
+}
+
+TEST(metrics, a_forked_child_writes_what_the_parent_reads) {
+  region r(2);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    add(r.slot(1).bytes_sent, 1234);
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_EQ(get(r.slot(1).bytes_sent), 1234u);
+  EXPECT_EQ(get(r.slot(0).bytes_sent), 0u);
+}
+
+}  // namespace
+}  // namespace switchboard::metrics
