@@ -126,7 +126,7 @@ asio::awaitable<pool::acquire_result> pool::acquire() {
   // passed after the pool cancelled the timer, or the other way round.
   if (closed_) co_return failure(errc::closed);
   if (w.queued) {
-    leave(w);
+    // Nothing came; w's destructor takes it out of the queue.
     if (ec == asio::error::operation_aborted) co_return acquire_result{ec, lease{}};
     bump(counters_.acquire_timeouts);
     co_return failure(errc::timeout);
