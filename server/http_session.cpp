@@ -69,6 +69,14 @@ asio::awaitable<void> http_session::run() {
     auto req = parser.release();
     bool full = ctx_.cfg.max_connections != 0 && ctx_.sessions >= ctx_.cfg.max_connections;
     if (websocket::is_upgrade(req) && path_of(req.target()) == "/ws" && !full) {
+      // A client is welcomed only by a worker whose subscription holds: one
+      // welcomed earlier could miss messages that others acknowledge to it.
+      if (!co_await subscribed_within(ctx_.cfg.handshake_timeout)) {
+        auto res = text_response(req, http::status::service_unavailable, "message bus unavailable; retry\n");
+        res.keep_alive(false);
+        co_await beast::async_write(stream_, http::message_generator(std::move(res)), use_nothrow);
+        break;
+      }
       stream_.expires_never();
       std::make_shared<ws_session>(stream_.release_socket(), ctx_)->start(std::move(req));
       co_return;
@@ -79,6 +87,17 @@ asio::awaitable<void> http_session::run() {
   }
   error_code ignored;
   stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+asio::awaitable<bool> http_session::subscribed_within(std::chrono::seconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  asio::steady_timer tick(stream_.get_executor());
+  while (!ctx_.bus.subscriber().is_ready()) {
+    if (std::chrono::steady_clock::now() >= deadline) co_return false;
+    tick.expires_after(std::chrono::milliseconds(10));
+    co_await tick.async_wait(use_nothrow);
+  }
+  co_return true;
 }
 
 http::message_generator http_session::respond(const http::request<http::string_body>& req) {

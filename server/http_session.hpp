@@ -18,6 +18,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
  private:
   asio::awaitable<void> run();
   http::message_generator respond(const http::request<http::string_body>& req);
+  // True once the worker's subscriber holds its channels, waiting up to `limit`.
+  asio::awaitable<bool> subscribed_within(std::chrono::seconds limit);
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;

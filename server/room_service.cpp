@@ -46,7 +46,7 @@ asio::awaitable<std::optional<protocol::error_kind>> room_service::join(ws_sessi
   auto& rooms = session.rooms();
   if (std::find(rooms.begin(), rooms.end(), room) != rooms.end()) co_return std::nullopt;
   if (rooms.size() >= cfg_.max_rooms_per_connection) co_return protocol::error_kind::too_many_rooms;
-  if (!commands_.is_up() || !subscriber_.is_ready()) co_return protocol::error_kind::unavailable;
+  if (!commands_.is_up() || !subscriber_.is_connected()) co_return protocol::error_kind::unavailable;
 
   // Member locally first: a message that reaches the worker from now on
   // reaches this session, so nothing sent after the ack can be missed.

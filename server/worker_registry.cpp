@@ -39,9 +39,12 @@ void worker_registry::stop() {
 }
 
 void worker_registry::commands_up() {
+  // Keys still awaited from an earlier reconnect stay awaited: until the gate
+  // opens, live_ holds only the workers that came back so far, and Redis may
+  // have gone away again before the others did.
+  if (gate_open_) awaited_.clear();
   gate_open_ = false;
   run_id_.clear();
-  awaited_.clear();
   for (const auto& [key, run_id] : live_) awaited_.insert(key);
   gate_deadline_ = std::chrono::steady_clock::now() + entry_ttl_;
   wake();

@@ -108,7 +108,7 @@ void subscriber::handle_up() {
     ++it;
   }
   recount();
-  reconnected_ = true;
+  synced_ = false;
   if (args.size() > 1) client_.send(args);
   signal_ready();
 }
@@ -119,6 +119,7 @@ void subscriber::handle_down() {
     state.outstanding = 0;
     release_waiters(state, make_error_code(errc::unavailable));
   }
+  synced_ = false;
   recount();
   if (on_down) on_down();
 }
@@ -126,8 +127,8 @@ void subscriber::handle_down() {
 void subscriber::signal_ready() {
   // Once per (re)connect, when the last resubscription is confirmed; not for
   // channels added later.
-  if (!reconnected_ || !is_ready()) return;
-  reconnected_ = false;
+  if (synced_ || !client_.is_up() || unconfirmed_ != 0) return;
+  synced_ = true;
   if (on_ready) on_ready();
 }
 

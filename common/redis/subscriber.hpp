@@ -36,7 +36,11 @@ class subscriber {
   void reconnect();
 
   // Connected, and every wanted channel confirmed.
-  bool is_ready() const { return client_.is_up() && unconfirmed_ == 0; }
+  // Connected, and every channel held before the last (re)connect confirmed
+  // again. Channels subscribed since do not count: their callers wait for
+  // their own confirmation.
+  bool is_ready() const { return client_.is_up() && synced_; }
+  bool is_connected() const { return client_.is_up(); }
   std::size_t channels() const;
   std::uint64_t reconnects() const { return client_.reconnects(); }
 
@@ -61,7 +65,7 @@ class subscriber {
   message_handler on_message_;
   std::unordered_map<std::string, channel_state> channels_;
   std::size_t unconfirmed_ = 0;  // wanted channels not confirmed yet
-  bool reconnected_ = false;     // on_ready not yet signalled for this connect
+  bool synced_ = false;          // resubscribed after the last connect
 };
 
 }  // namespace switchboard::redis
