@@ -20,6 +20,7 @@ bus::bus(asio::any_io_executor ex, const config& cfg, const redis_keys& keys, st
          metrics::worker_metrics& counters)
     : keys_(keys),
       own_channel_(keys.direct_channel(worker_key)),
+      hello_channel_(keys.hello_channel()),
       hub_(local),
       commands_(ex, options_for(cfg, "redis commands")),
       subscriber_(ex, options_for(cfg, "redis subscriber"),
@@ -46,6 +47,7 @@ void bus::start() {
   asio::co_spawn(commands_.executor(), subscriber_.subscribe(keys_.broadcast_channel()), asio::detached);
   asio::co_spawn(commands_.executor(), subscriber_.subscribe(own_channel_), asio::detached);
   asio::co_spawn(commands_.executor(), subscriber_.subscribe(probe_.channel()), asio::detached);
+  asio::co_spawn(commands_.executor(), subscriber_.subscribe(keys_.hello_channel()), asio::detached);
 }
 
 void bus::stop() {
@@ -72,6 +74,10 @@ asio::awaitable<error_code> bus::publish(const std::string& channel, std::string
 void bus::on_message(std::string_view channel, std::string_view payload) {
   if (channel == probe_.channel()) {
     probe_.received(payload);
+    return;
+  }
+  if (channel == hello_channel_) {
+    registry_.heard(payload);
     return;
   }
   auto envelope = protocol::decode_envelope(payload);

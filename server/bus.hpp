@@ -42,6 +42,7 @@ class bus {
 
   const redis_keys& keys_;
   std::string own_channel_;
+  std::string hello_channel_;
   hub& hub_;
   redis::client commands_;
   redis::subscriber subscriber_;

@@ -92,7 +92,7 @@ asio::awaitable<void> http_session::run() {
 asio::awaitable<bool> http_session::subscribed_within(std::chrono::seconds limit) {
   auto deadline = std::chrono::steady_clock::now() + limit;
   asio::steady_timer tick(stream_.get_executor());
-  while (!ctx_.bus.subscriber().is_ready()) {
+  while (!ctx_.bus.subscriber().is_ready() || !ctx_.bus.registry().announced()) {
     if (std::chrono::steady_clock::now() >= deadline) co_return false;
     tick.expires_after(std::chrono::milliseconds(10));
     co_await tick.async_wait(use_nothrow);

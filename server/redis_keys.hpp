@@ -16,6 +16,8 @@ class redis_keys {
   std::string direct_channel(std::string_view worker) const { return join("direct:", worker); }
   std::string room_channel(std::string_view room) const { return join("room:", room); }
   std::string probe_channel(std::string_view worker) const { return join("probe:", worker); }
+  // A new worker says hello here before it welcomes its first client.
+  std::string hello_channel() const { return join("hello"); }
 
   // Liveness: the set of worker keys, and one expiring entry per worker.
   std::string workers() const { return join("workers"); }

@@ -74,6 +74,10 @@ asio::awaitable<void> worker_registry::withdraw() {
   co_await commands_.command("SREM", workers, own_key_);
 }
 
+void worker_registry::heard(std::string_view worker_key) {
+  if (worker_key != own_key_) live_.try_emplace(std::string(worker_key), std::string());
+}
+
 void worker_registry::wake() {
   wake_pending_ = true;
   timer_.cancel();
@@ -133,7 +137,16 @@ asio::awaitable<void> worker_registry::refresh() {
       co_await commands_.request(expired);
     }
   }
+  // Workers heard of by hello but not yet in the set we read stay known.
+  for (auto& [key, run_id] : live_)
+    if (run_id.empty()) live.emplace(key, run_id);
   live_ = std::move(live);
+
+  if (registered_ && !announced_) {
+    std::string channel = keys_.hello_channel();
+    auto [hec, heard] = co_await commands_.command("PUBLISH", channel, own_key_);
+    if (!hec) announced_ = true;
+  }
 
   if (!gate_open_) {
     bool waiting = false;

@@ -56,6 +56,12 @@ class worker_registry {
   asio::awaitable<void> withdraw();
 
   bool gate_open() const { return gate_open_; }
+  // We know every worker registered before us, and every worker has been
+  // told of us (hello): only then may this worker welcome clients, or a
+  // Redis restart right after could let others ack what our clients miss.
+  bool announced() const { return announced_; }
+  // Another worker said hello: wait for it too after the next reconnect.
+  void heard(std::string_view worker_key);
   // Worker keys seen alive at the last refresh.
   const std::unordered_map<std::string, std::string>& live() const { return live_; }
 
@@ -75,6 +81,7 @@ class worker_registry {
   bool subscribed_ = false;
   bool registered_ = false;  // our entry is written since the last subscribed()
   bool gate_open_ = false;
+  bool announced_ = false;
   std::string run_id_;                                // of the Redis we talk to now
   std::unordered_map<std::string, std::string> live_;  // worker key -> run_id
   std::unordered_set<std::string> awaited_;           // keys the gate waits for
