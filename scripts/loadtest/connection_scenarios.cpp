@@ -1,0 +1,99 @@
+// connect and churn: the load is opening connections, not messages.
+
+#include <cmath>
+
+#include "scripts/loadtest/scenario.hpp"
+#include "scripts/loadtest/wait_group.hpp"
+
+namespace switchboard::load {
+namespace {
+
+// One churn cycle's request: a ping, answered by pong.
+constexpr std::string_view ping_frame = "{\"type\":\"ping\",\"ref\":1}";
+
+// Connect, ping, await pong, close; the latency sample runs from the cycle's
+// scheduled start to the pong.
+asio::awaitable<void> churn_cycle(run_state& rs, nanos scheduled, const asio::ip::address& source) {
+  auto& s = rs.total;
+  client c(rs.ioc, 512);
+  ++s.c.attempts;
+  auto failure = co_await c.open(rs.to, source, static_cast<nanos>(rs.opt.connect_timeout * 1e9));
+  if (!failure.empty()) {
+    if (rs.stopping) co_return;
+    ++s.c.connect_failed;
+    bump(s.failures, failure);
+    co_return;
+  }
+  ++s.c.opened;
+  ++s.c.sent;
+  if (rs.in_window(scheduled)) ++s.c.window_sent;
+  const auto write_failed = co_await c.write(ping_frame);
+  if (write_failed) co_return;
+  for (;;) {
+    auto [ec, frame] = co_await c.read();
+    if (ec) {
+      if (!rs.stopping) {
+        ++s.c.lost;
+        ++s.close_codes[c.close_code()];
+      }
+      co_return;
+    }
+    auto k = classify(frame);
+    if (k == frame_kind::pong) break;
+    if (k == frame_kind::error) {
+      ++s.c.errors;
+      ++s.c.rejected;
+      bump(s.errors, scan_string(frame, "\"code\":\"").value_or("unknown"));
+      co_await c.close();
+      co_return;
+    }
+  }
+  ++s.c.acked;
+  if (rs.in_window(scheduled)) ++s.c.window_acked;
+  rs.record_latency(scheduled, now_ns());
+  co_await c.close();
+}
+
+// One loop of cycles: on its share of the schedule (open loop), or back to
+// back (closed loop).
+asio::awaitable<void> churn_loop(run_state& rs, std::size_t index) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  const auto& sources = rs.to.sources;
+  const bool open_loop = !rs.opt.closed_loop();
+  const double step = open_loop ? 1e9 / rs.opt.rate : 0;
+  const double interval = step * static_cast<double>(rs.whole.total_senders);
+  const double offset = step * static_cast<double>(index);
+  for (std::uint64_t k = 0; !rs.stopping; ++k) {
+    const nanos scheduled =
+        open_loop ? rs.start + std::llround(offset + static_cast<double>(k) * interval) : std::max(now_ns(), rs.start);
+    if (scheduled >= rs.window_end) break;
+    if (scheduled > now_ns()) {
+      timer.expires_at(to_time_point(scheduled));
+      co_await timer.async_wait(use_nothrow);
+      if (rs.stopping) break;
+    }
+    const auto source = sources.empty() ? asio::ip::address() : sources[(index + k) % sources.size()];
+    co_await churn_cycle(rs, scheduled, source);
+  }
+}
+
+}  // namespace
+
+// Open the connections, then hold them idle until the parent says stop.
+asio::awaitable<void> run_connect(run_state& rs, fleet& fl, control& ctl) {
+  co_await fl.connect(rs.part.connections, nullptr, true);
+  const bool go = co_await await_go(rs, ctl, fl.open_count());
+  if (!go) co_return;
+  co_await ctl.wait_stop();
+}
+
+asio::awaitable<void> run_churn(run_state& rs, control& ctl) {
+  const bool go = co_await await_go(rs, ctl, 0);
+  if (!go) co_return;
+  wait_group loops(co_await asio::this_coro::executor);
+  for (std::size_t i = 0; i < rs.part.senders; ++i) loops.spawn(churn_loop(rs, rs.part.sender_base + i));
+  co_await loops.wait();
+  co_await ctl.wait_stop();
+}
+
+}  // namespace switchboard::load
