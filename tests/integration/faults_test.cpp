@@ -79,18 +79,10 @@ json broadcast_until_acked(ws_client& sender, const std::string& tag,
   throw wait_failed("no broadcast acked after Redis came back");
 }
 
-// Each worker re-reads the registry of live workers once per heartbeat (a
-// third of the 3 s liveness timeout). Waiting this long after start-up lets
-// every worker know every other, so that a test of a Redis restart checks
-// the restart itself; the window before that has a test of its own
-// (acks_wait_for_a_node_that_joined_just_before_redis_restarted).
-void let_workers_meet(test_loop& loop) { loop.run_for(1500ms); }
-
 TEST_F(cluster_test, redis_outage_keeps_clients_and_recovers) {
   start_server();
   ws_client a0 = connect_on(0);
   ws_client b1 = connect_on(1);
-  let_workers_meet(loop_);
 
   redis().stop();
   expect_unavailable(a0, "down-0");
@@ -121,7 +113,6 @@ TEST_F(cluster_test, first_ack_after_redis_restart_reaches_every_worker) {
   start_server();
   ws_client a0 = connect_on(0);
   ws_client b1 = connect_on(1);
-  let_workers_meet(loop_);
   constexpr int rounds = 5;
 
   for (int round = 0; round < rounds; ++round) {
@@ -175,7 +166,6 @@ TEST_F(cluster_test, acks_wait_for_a_worker_that_is_slow_to_resubscribe) {
   start_server();
   ws_client a0 = connect_on(0);
   ws_client b1 = connect_on(1);
-  let_workers_meet(loop_);
   for (auto [sender, receiver] : {std::pair{&a0, &b1}, std::pair{&b1, &a0}}) {
     SCOPED_TRACE("sender " + sender->describe());
     const pid_t receiver_worker = server().worker_serving(receiver->local_port());
@@ -207,7 +197,6 @@ TEST_F(cluster_test, acks_wait_across_a_second_redis_restart_during_recovery) {
   start_server();
   ws_client a0 = connect_on(0);
   ws_client b1 = connect_on(1);
-  let_workers_meet(loop_);
   const pid_t b1_worker = server().worker_serving(b1.local_port());
   ASSERT_GT(b1_worker, 0) << "no worker process holds " << b1.describe();
 
