@@ -9,6 +9,7 @@ SWITCHBOARD_PACKAGES=(
   libboost1.81-dev libboost-url1.81-dev libboost-program-options1.81-dev
   libhiredis-dev nlohmann-json3-dev libgtest-dev
   redis-server redis-tools curl
+  haproxy nginx-light
 )
 
 say() { printf '==> %s\n' "$*" >&2; }
