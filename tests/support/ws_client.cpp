@@ -79,8 +79,9 @@ asio::awaitable<void> read_loop(session_ptr s) {
   }
 }
 
+// Started with s->writing already set by its spawner: co_spawn does not run
+// it at once, and a second send before it starts must not spawn another.
 asio::awaitable<void> write_loop(session_ptr s) {
-  s->writing = true;
   while (!s->outbox.empty() && !s->discarded) {
     // References into a deque survive push_back, so `front` stays valid
     // while send_text() queues more.
@@ -198,12 +199,18 @@ std::string ws_client::worker_key() const {
 
 void ws_client::send_text(std::string text) {
   session_->outbox.push_back({std::move(text), false});
-  if (!session_->writing) asio::co_spawn(loop_->context(), write_loop(session_), asio::detached);
+  if (!session_->writing) {
+    session_->writing = true;
+    asio::co_spawn(loop_->context(), write_loop(session_), asio::detached);
+  }
 }
 
 void ws_client::send_binary(std::string bytes) {
   session_->outbox.push_back({std::move(bytes), true});
-  if (!session_->writing) asio::co_spawn(loop_->context(), write_loop(session_), asio::detached);
+  if (!session_->writing) {
+    session_->writing = true;
+    asio::co_spawn(loop_->context(), write_loop(session_), asio::detached);
+  }
 }
 
 json ws_client::next(std::chrono::milliseconds timeout) {
