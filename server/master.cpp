@@ -203,6 +203,10 @@ void master::begin_shutdown(int signal) {
   for (auto& s : slots_)
     if (s.pid > 0) ::kill(s.pid, SIGTERM);
   // Retiring workers are draining already; they keep their own deadline.
+  // Our copies of the listening sockets go now: once the workers close
+  // theirs, new connections are refused at once (a load balancer fails over)
+  // instead of waiting in a queue nobody will serve.
+  close_listen_sockets(sockets_);
 }
 
 void master::begin_reload() {
