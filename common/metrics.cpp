@@ -177,19 +177,6 @@ std::string render(const region& r, std::string_view node) {
            [](const m& s) -> const value& { return s.probe_failures; });
   w.simple("switchboard_healthy", "gauge", "1 while the worker's /healthz answers 200.",
            [](const m& s) -> const value& { return s.healthy; });
-  w.simple("switchboard_redis_pool_connections", "gauge", "Redis pool connections open or opening.",
-           [](const m& s) -> const value& { return s.pool.all; });
-  w.simple("switchboard_redis_pool_idle_connections", "gauge", "Redis pool connections idle.",
-           [](const m& s) -> const value& { return s.pool.idle; });
-  w.simple("switchboard_redis_pool_in_use_connections", "gauge", "Redis pool connections leased.",
-           [](const m& s) -> const value& { return s.pool.in_use; });
-  w.simple("switchboard_redis_pool_waiting", "gauge", "Callers waiting for a Redis pool connection.",
-           [](const m& s) -> const value& { return s.pool.waiting; });
-  w.simple("switchboard_redis_pool_acquire_timeouts_total", "counter", "Redis pool acquires that timed out.",
-           [](const m& s) -> const value& { return s.pool.acquire_timeouts; });
-  w.simple("switchboard_redis_pool_acquire_rejections_total", "counter",
-           "Redis pool acquires refused at once (pool full and not waiting, or too many waiters).",
-           [](const m& s) -> const value& { return s.pool.acquire_rejections; });
   w.simple("switchboard_worker_restarts_total", "counter", "Times the master started a new worker in this slot.",
            [](const m& s) -> const value& { return s.restarts; });
   return w.take();

@@ -45,11 +45,6 @@ struct histogram {
   void observe_ns(std::uint64_t ns);
 };
 
-struct pool_gauges {
-  value all{}, idle{}, in_use{}, waiting{};
-  value acquire_timeouts{}, acquire_rejections{};
-};
-
 struct worker_metrics {
   value connections_open{};
   value connections_accepted{};
@@ -66,9 +61,7 @@ struct worker_metrics {
   value subscriptions{};
   value probe_failures{};
   value healthy{};  // 1 while /healthz would answer 200
-  pool_gauges pool{};
   value restarts{};  // written by the master
-  value pid{};
 };
 
 // An anonymous shared mapping holding one worker_metrics per slot.

@@ -53,7 +53,6 @@ asio::awaitable<void> report_ready(asio::io_context& ioc, worker_context& ctx) {
 // Gauges that are states rather than events, refreshed a few times a second.
 asio::awaitable<void> refresh_gauges(asio::io_context& ioc, worker_context& ctx) {
   asio::steady_timer tick(ioc);
-  metrics::set(ctx.metrics.pid, static_cast<std::uint64_t>(::getpid()));
   for (;;) {
     metrics::set(ctx.metrics.healthy, ctx.bus.ready() && !ctx.draining ? 1 : 0);
     metrics::set(ctx.metrics.subscriptions, ctx.bus.subscriber().channels());

@@ -62,8 +62,6 @@ class worker_registry {
   bool announced() const { return announced_; }
   // Another worker said hello: wait for it too after the next reconnect.
   void heard(std::string_view worker_key);
-  // Worker keys seen alive at the last refresh.
-  const std::unordered_map<std::string, std::string>& live() const { return live_; }
 
  private:
   asio::awaitable<void> loop();
