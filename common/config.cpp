@@ -4,6 +4,7 @@
 
 #include <boost/program_options.hpp>
 #include <cctype>
+#include <filesystem>
 #include <sstream>
 #include <thread>
 
@@ -60,6 +61,7 @@ bool valid_prefix(const std::string& prefix) {
 
 config parse_config(int argc, const char* const argv[]) {
   config cfg;
+  cfg.www_dir = SWITCHBOARD_DEFAULT_WWW_DIR;
   const int hardware = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 
   po::options_description desc(
@@ -96,6 +98,10 @@ config parse_config(int argc, const char* const argv[]) {
        "deadline for a whole HTTP request and for the WebSocket handshake")
     ("idle-seconds", po::value<int>()->default_value(static_cast<int>(cfg.idle_timeout.count())),
        "a silent WebSocket peer is pinged after half of this and dropped after all of it")
+    ("www-dir", po::value<std::string>()->default_value(cfg.www_dir),
+       "directory of static files served over HTTP (the demo page at /); empty: none")
+    ("static-max-bytes", po::value<std::string>()->default_value("1MiB"),
+       "largest static file served; bigger ones answer 403")
     ("log-level", po::value<std::string>()->default_value("info"), "debug, info, warn or error");
   // clang-format on
 
@@ -168,6 +174,14 @@ config parse_config(int argc, const char* const argv[]) {
   int idle = vm["idle-seconds"].as<int>();
   if (idle < 2 || idle > 86400) throw config_error("--idle-seconds: must be between 2 and 86400");
   cfg.idle_timeout = std::chrono::seconds(idle);
+
+  cfg.www_dir = vm["www-dir"].as<std::string>();
+  // A directory named explicitly must exist; the built-in default may not
+  // (an installed binary without the source tree), and then nothing is served.
+  std::error_code fs_error;
+  if (!vm["www-dir"].defaulted() && !cfg.www_dir.empty() && !std::filesystem::is_directory(cfg.www_dir, fs_error))
+    throw config_error("--www-dir: '" + cfg.www_dir + "' is not a directory");
+  cfg.static_max_bytes = byte_size_option(vm, "static-max-bytes", 1024, std::size_t{1} << 30);
 
   cfg.log_level = parse_level(vm["log-level"].as<std::string>());
   return cfg;

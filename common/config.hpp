@@ -48,6 +48,12 @@ struct config {
   // A silent peer is pinged after half of this and dropped after all of it.
   std::chrono::seconds idle_timeout{60};
   log::level log_level = log::level::info;
+  // Static files (the demo page, switchboard.js) are served from here; empty
+  // serves none. Default: the source tree's server/www.
+  std::string www_dir;
+  // A static file bigger than this is refused (403) rather than read into
+  // memory: the directory is for a page and its scripts, not downloads.
+  std::size_t static_max_bytes = 1024 * 1024;
 };
 
 // A bad flag or environment value; what() names the flag and says why.

@@ -1,7 +1,6 @@
 #include "server/http_session.hpp"
 
 #include "common/log.hpp"
-#include "server/demo_page.hpp"
 #include "server/worker_context.hpp"
 #include "server/ws_session.hpp"
 
@@ -119,13 +118,32 @@ http::message_generator http_session::respond(const http::request<http::string_b
   if (path == "/metrics" && readable)
     return text_response(req, http::status::ok, metrics::render(ctx_.all_metrics, ctx_.cfg.node),
                          "text/plain; version=0.0.4; charset=utf-8");
-  if (path == "/" && readable) return text_response(req, http::status::ok, std::string(demo_page), "text/html; charset=utf-8");
-  if (path == "/healthz" || path == "/" || path == "/metrics") {
+  if (!readable) {
     auto res = text_response(req, http::status::method_not_allowed, "method not allowed\n");
     res.set(http::field::allow, "GET, HEAD");
     return res;
   }
-  return text_response(req, http::status::not_found, "not found\n");
+  return static_response(req, path);
+}
+
+http::message_generator http_session::static_response(const http::request<http::string_body>& req,
+                                                      std::string_view path) {
+  auto found = ctx_.files.find(path);
+  if (auto* miss = std::get_if<static_miss>(&found)) {
+    if (*miss == static_miss::too_large)
+      return text_response(req, http::status::forbidden, "file larger than --static-max-bytes\n");
+    return text_response(req, http::status::not_found, "not found\n");
+  }
+  auto& file = std::get<static_file>(found);
+  bool unchanged = etag_matches(req[http::field::if_none_match], file.etag);
+  auto res = text_response(req, unchanged ? http::status::not_modified : http::status::ok,
+                           unchanged ? std::string() : std::move(file.body), file.content_type);
+  res.set(http::field::etag, file.etag);
+  // Revalidate every time: an edited file shows at once, an unchanged one
+  // costs a 304.
+  res.set(http::field::cache_control, "no-cache");
+  res.set("X-Content-Type-Options", "nosniff");
+  return res;
 }
 
 }  // namespace switchboard

@@ -1,6 +1,6 @@
 #pragma once
-// One HTTP connection: routes /, /healthz and unknown paths, and hands an
-// upgrade to /ws over to a ws_session.
+// One HTTP connection: answers /healthz, /metrics and static files, and
+// hands an upgrade to /ws over to a ws_session.
 
 #include <memory>
 
@@ -18,6 +18,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
  private:
   asio::awaitable<void> run();
   http::message_generator respond(const http::request<http::string_body>& req);
+  // A file from --www-dir: 200 with an ETag, 304 when the client has it, 404
+  // or 403.
+  http::message_generator static_response(const http::request<http::string_body>& req, std::string_view path);
   // True once the worker's subscriber holds its channels, waiting up to `limit`.
   asio::awaitable<bool> subscribed_within(std::chrono::seconds limit);
 

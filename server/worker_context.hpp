@@ -11,6 +11,7 @@
 #include "server/hub.hpp"
 #include "server/redis_keys.hpp"
 #include "server/room_service.hpp"
+#include "server/static_files.hpp"
 
 namespace switchboard {
 
@@ -24,7 +25,8 @@ struct worker_context {
         ids(protocol::make_worker_key()),
         hub(metrics),
         bus(ex, c, keys, ids.worker_key(), hub, metrics),
-        rooms(c, keys, ids.worker_key(), hub, bus.commands(), bus.subscriber()) {
+        rooms(c, keys, ids.worker_key(), hub, bus.commands(), bus.subscriber()),
+        files(c.www_dir, c.static_max_bytes) {
     bus.registry().on_registered = [this] { rooms.restore(); };
     bus.registry().on_dead = [this](const std::string& worker) { rooms.sweep(worker); };
   }
@@ -40,6 +42,7 @@ struct worker_context {
   switchboard::hub hub;
   switchboard::bus bus;
   room_service rooms;
+  const static_files files;
   // Draining: /healthz answers 503. Stopping (after the drain notice): the
   // listener is closed and every session, new ones included, closes with 1001.
   bool draining = false;

@@ -81,6 +81,8 @@ INSTANTIATE_TEST_SUITE_P(
                       bad_flag_case{"workers_0", {"--workers", "0"}, "--workers"},
                       bad_flag_case{"redis_http", {"--redis", "http://x"}, "--redis"},
                       bad_flag_case{"max_message_bytes_lots", {"--max-message-bytes", "lots"}, "--max-message-bytes"},
+                      bad_flag_case{"www_dir_missing", {"--www-dir", "/nonexistent/www"}, "--www-dir"},
+                      bad_flag_case{"static_max_bytes_tiny", {"--static-max-bytes", "10"}, "--static-max-bytes"},
                       bad_flag_case{"unknown_flag", {"--no-such-flag"}, "--no-such-flag"}),
     [](const ::testing::TestParamInfo<bad_flag_case>& info) { return info.param.name; });
 
@@ -88,7 +90,8 @@ TEST(config, help_exits_0_and_lists_every_flag) {
   auto r = run_switchboard({"--help"});
   EXPECT_EQ(exit_code(r), 0) << describe_wait_status(r.status) << "\nstderr: " << r.err;
   for (const char* flag : {"--help", "--port", "--bind", "--workers", "--redis", "--node", "--max-message-bytes",
-                           "--send-queue-bytes", "--channel-prefix", "--drain-seconds", "--log-level"})
+                           "--send-queue-bytes", "--channel-prefix", "--drain-seconds", "--log-level", "--www-dir",
+                           "--static-max-bytes"})
     EXPECT_NE(r.out.find(flag), std::string::npos) << "--help does not list " << flag << ":\n" << r.out;
 }
 
