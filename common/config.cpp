@@ -98,6 +98,14 @@ config parse_config(int argc, const char* const argv[]) {
        "deadline for a whole HTTP request and for the WebSocket handshake")
     ("idle-seconds", po::value<int>()->default_value(static_cast<int>(cfg.idle_timeout.count())),
        "a silent WebSocket peer is pinged after half of this and dropped after all of it")
+    ("redis-pool-size", po::value<int>()->default_value(static_cast<int>(cfg.redis_pool_size)),
+       "Redis command connections per worker (subscriptions use one more)")
+    ("redis-pool-wait", po::value<std::string>()->default_value("yes"),
+       "when every pool connection is busy: yes = wait (up to --redis-pool-acquire-ms), no = fail at once")
+    ("redis-pool-max-waiters", po::value<int>()->default_value(0),
+       "callers that may wait for a pool connection; past it they fail at once (0: unlimited)")
+    ("redis-pool-acquire-ms", po::value<int>()->default_value(static_cast<int>(cfg.redis_pool_acquire_timeout.count())),
+       "how long a caller waits for a pool connection before failing (the client gets unavailable)")
     ("www-dir", po::value<std::string>()->default_value(cfg.www_dir),
        "directory of static files served over HTTP (the demo page at /); empty: none")
     ("static-max-bytes", po::value<std::string>()->default_value("1MiB"),
@@ -174,6 +182,19 @@ config parse_config(int argc, const char* const argv[]) {
   int idle = vm["idle-seconds"].as<int>();
   if (idle < 2 || idle > 86400) throw config_error("--idle-seconds: must be between 2 and 86400");
   cfg.idle_timeout = std::chrono::seconds(idle);
+
+  int pool_size = vm["redis-pool-size"].as<int>();
+  if (pool_size < 1 || pool_size > 1024) throw config_error("--redis-pool-size: must be between 1 and 1024");
+  cfg.redis_pool_size = static_cast<std::size_t>(pool_size);
+  const auto& wait = vm["redis-pool-wait"].as<std::string>();
+  if (wait != "yes" && wait != "no") throw config_error("--redis-pool-wait: '" + wait + "' is not yes or no");
+  cfg.redis_pool_wait = wait == "yes";
+  int max_waiters = vm["redis-pool-max-waiters"].as<int>();
+  if (max_waiters < 0) throw config_error("--redis-pool-max-waiters: must be 0 (unlimited) or more");
+  cfg.redis_pool_max_waiters = static_cast<std::size_t>(max_waiters);
+  int acquire_ms = vm["redis-pool-acquire-ms"].as<int>();
+  if (acquire_ms < 1 || acquire_ms > 60000) throw config_error("--redis-pool-acquire-ms: must be between 1 and 60000");
+  cfg.redis_pool_acquire_timeout = std::chrono::milliseconds(acquire_ms);
 
   cfg.www_dir = vm["www-dir"].as<std::string>();
   // A directory named explicitly must exist; the built-in default may not

@@ -48,6 +48,12 @@ struct config {
   // A silent peer is pinged after half of this and dropped after all of it.
   std::chrono::seconds idle_timeout{60};
   log::level log_level = log::level::info;
+  // The worker's Redis command pool (everything but SUBSCRIBE and the
+  // liveness heartbeat): see redis::pool_options for why these defaults.
+  std::size_t redis_pool_size = 8;
+  bool redis_pool_wait = true;
+  std::size_t redis_pool_max_waiters = 0;  // 0: unlimited
+  std::chrono::milliseconds redis_pool_acquire_timeout{1000};
   // Static files (the demo page, switchboard.js) are served from here; empty
   // serves none. Default: the source tree's server/www.
   std::string www_dir;

@@ -179,6 +179,27 @@ std::string render(const region& r, std::string_view node) {
            [](const m& s) -> const value& { return s.healthy; });
   w.simple("switchboard_worker_restarts_total", "counter", "Times the master started a new worker in this slot.",
            [](const m& s) -> const value& { return s.restarts; });
+  w.simple("switchboard_redis_pool_connections", "gauge", "Redis command pool connections, open or connecting.",
+           [](const m& s) -> const value& { return s.pool.all; });
+  w.simple("switchboard_redis_pool_idle_connections", "gauge", "Redis command pool connections open and not leased.",
+           [](const m& s) -> const value& { return s.pool.idle; });
+  w.simple("switchboard_redis_pool_in_use_connections", "gauge", "Redis command pool connections leased.",
+           [](const m& s) -> const value& { return s.pool.in_use; });
+  w.simple("switchboard_redis_pool_waiting", "gauge", "Callers queued for a Redis command pool connection.",
+           [](const m& s) -> const value& { return s.pool.waiting; });
+  w.simple("switchboard_redis_pool_acquire_timeouts_total", "counter",
+           "Callers that got no Redis command pool connection within --redis-pool-acquire-ms.",
+           [](const m& s) -> const value& { return s.pool.acquire_timeouts; });
+  w.simple("switchboard_redis_pool_acquire_rejections_total", "counter",
+           "Callers refused at once: the pool was full and waiting was off or the waiter queue was full.",
+           [](const m& s) -> const value& { return s.pool.acquire_rejections; });
+  w.simple("switchboard_redis_pool_connects_total", "counter", "Redis command pool connections opened.",
+           [](const m& s) -> const value& { return s.pool.connects; });
+  w.simple("switchboard_redis_pool_connect_failures_total", "counter", "Redis command pool connects that failed.",
+           [](const m& s) -> const value& { return s.pool.connect_failures; });
+  w.simple("switchboard_redis_pool_broken_total", "counter",
+           "Broken Redis command pool connections dropped instead of handed out again.",
+           [](const m& s) -> const value& { return s.pool.broken_discarded; });
   return w.take();
 }
 

@@ -12,6 +12,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/redis/pool_counters.hpp"
+
 namespace switchboard::metrics {
 
 using value = std::atomic<std::uint64_t>;
@@ -62,6 +64,7 @@ struct worker_metrics {
   value probe_failures{};
   value healthy{};  // 1 while /healthz would answer 200
   value restarts{};  // written by the master
+  redis::pool_counters pool{};  // the worker's Redis command pool
 };
 
 // An anonymous shared mapping holding one worker_metrics per slot.

@@ -1,5 +1,7 @@
 #include "server/bus.hpp"
 
+#include <array>
+
 #include "common/log.hpp"
 #include "common/protocol/envelope.hpp"
 #include "common/redis/error.hpp"
@@ -14,6 +16,16 @@ redis::client_options options_for(const config& cfg, std::string name) {
   return options;
 }
 
+redis::pool_options pool_options_for(const config& cfg) {
+  redis::pool_options options;
+  options.where = cfg.redis;
+  options.size = cfg.redis_pool_size;
+  options.wait = cfg.redis_pool_wait;
+  options.max_waiters = cfg.redis_pool_max_waiters;
+  options.acquire_timeout = cfg.redis_pool_acquire_timeout;
+  return options;
+}
+
 }  // namespace
 
 bus::bus(asio::any_io_executor ex, const config& cfg, const redis_keys& keys, std::string worker_key, hub& local,
@@ -22,13 +34,14 @@ bus::bus(asio::any_io_executor ex, const config& cfg, const redis_keys& keys, st
       own_channel_(keys.direct_channel(worker_key)),
       hello_channel_(keys.hello_channel()),
       hub_(local),
-      commands_(ex, options_for(cfg, "redis commands")),
+      control_(ex, options_for(cfg, "redis control")),
+      pool_(ex, pool_options_for(cfg), counters.pool),
       subscriber_(ex, options_for(cfg, "redis subscriber"),
                   [this](std::string_view channel, std::string_view payload) { on_message(channel, payload); }),
-      registry_(ex, commands_, keys, worker_key, cfg.liveness_timeout),
-      probe_(ex, commands_, subscriber_, keys.probe_channel(worker_key), counters),
+      registry_(ex, control_, keys, worker_key, cfg.liveness_timeout),
+      probe_(ex, pool_, control_, subscriber_, keys.probe_channel(worker_key), counters),
       metrics_(counters) {
-  commands_.on_up = [this] { registry_.commands_up(); };
+  control_.on_up = [this] { registry_.commands_up(); };
   subscriber_.on_ready = [this] {
     if (ever_ready_) metrics::add(metrics_.redis_reconnects);
     ever_ready_ = true;
@@ -38,33 +51,37 @@ bus::bus(asio::any_io_executor ex, const config& cfg, const redis_keys& keys, st
 }
 
 void bus::start() {
-  commands_.start();
+  control_.start();
   subscriber_.start();
   registry_.start();
   probe_.start();
   // The subscriber resubscribes by itself after every reconnect; these first
   // calls only put the channels on its list.
-  asio::co_spawn(commands_.executor(), subscriber_.subscribe(keys_.broadcast_channel()), asio::detached);
-  asio::co_spawn(commands_.executor(), subscriber_.subscribe(own_channel_), asio::detached);
-  asio::co_spawn(commands_.executor(), subscriber_.subscribe(probe_.channel()), asio::detached);
-  asio::co_spawn(commands_.executor(), subscriber_.subscribe(keys_.hello_channel()), asio::detached);
+  asio::co_spawn(control_.executor(), subscriber_.subscribe(keys_.broadcast_channel()), asio::detached);
+  asio::co_spawn(control_.executor(), subscriber_.subscribe(own_channel_), asio::detached);
+  asio::co_spawn(control_.executor(), subscriber_.subscribe(probe_.channel()), asio::detached);
+  asio::co_spawn(control_.executor(), subscriber_.subscribe(keys_.hello_channel()), asio::detached);
 }
 
 void bus::stop() {
   probe_.stop();
   registry_.stop();
   subscriber_.stop();
-  commands_.stop();
+  pool_.close();
+  control_.stop();
 }
 
 bool bus::ready() const {
-  return commands_.is_up() && subscriber_.is_ready() && registry_.gate_open() && probe_.healthy();
+  return control_.is_up() && subscriber_.is_ready() && registry_.gate_open() && probe_.healthy();
 }
 
 asio::awaitable<error_code> bus::publish(const std::string& channel, std::string_view envelope) {
   if (!ready()) co_return make_error_code(redis::errc::unavailable);
   auto sent_at = std::chrono::steady_clock::now();
-  auto [ec, reply] = co_await commands_.command("PUBLISH", channel, envelope);
+  auto [aec, conn] = co_await pool_.acquire();
+  if (aec) co_return make_error_code(redis::errc::unavailable);
+  std::array<std::string_view, 3> args{"PUBLISH", channel, envelope};
+  auto [ec, reply] = co_await conn->request(args);
   if (ec) co_return make_error_code(redis::errc::unavailable);
   metrics_.publish_latency.observe_ns(static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - sent_at).count()));

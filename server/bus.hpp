@@ -1,8 +1,10 @@
 #pragma once
-// The worker's side of the Redis bus: publishes envelopes on one command
-// connection, receives them on one subscriber connection and hands them to
-// the hub. Publishing is refused (unavailable) unless a published message
-// would really reach every worker: see worker_registry.
+// The worker's side of the Redis bus: publishes envelopes over the command
+// pool, receives them on one subscriber connection and hands them to the
+// hub. A control connection of its own carries the liveness heartbeat, so
+// that a pool busy with client traffic never makes a live worker look dead.
+// Publishing is refused (unavailable) unless a published message would
+// really reach every worker: see worker_registry.
 
 #include <string>
 #include <string_view>
@@ -10,6 +12,7 @@
 #include "common/config.hpp"
 #include "common/net.hpp"
 #include "common/redis/client.hpp"
+#include "common/redis/pool.hpp"
 #include "common/redis/subscriber.hpp"
 #include "server/hub.hpp"
 #include "common/metrics.hpp"
@@ -31,9 +34,12 @@ class bus {
   bool ready() const;
 
   // Publishes an envelope; errc::unavailable when not ready or on failure.
+  // A session has one request in flight at a time, so its publishes reach
+  // Redis in the order it sent them, whichever pooled connection each takes.
   asio::awaitable<error_code> publish(const std::string& channel, std::string_view envelope);
 
-  redis::client& commands() { return commands_; }
+  redis::pool& pool() { return pool_; }
+  const redis::client& control() const { return control_; }
   redis::subscriber& subscriber() { return subscriber_; }
   worker_registry& registry() { return registry_; }
 
@@ -44,7 +50,8 @@ class bus {
   std::string own_channel_;
   std::string hello_channel_;
   hub& hub_;
-  redis::client commands_;
+  redis::client control_;
+  redis::pool pool_;
   redis::subscriber subscriber_;
   worker_registry registry_;
   subscription_probe probe_;

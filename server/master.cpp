@@ -148,14 +148,13 @@ void master::spawn(std::size_t index) {
     for (std::size_t i = 0; i < sockets_.size(); ++i)
       if (i != index) ::close(sockets_[i].fd);
     log::set_context(cfg_.node, std::to_string(index));
-    int status = 1;
     try {
-      status = run_worker(cfg_, static_cast<int>(index), sockets_[index], counters_);
+      run_worker(cfg_, static_cast<int>(index), sockets_[index], counters_);
     } catch (const std::exception& e) {
       log::error(std::string("worker failed: ") + e.what());
     }
     std::fflush(stderr);
-    ::_exit(status);
+    ::_exit(1);
   }
   auto& s = slots_[index];
   if (s.started != clock::time_point{}) metrics::add(counters_.slot(index).restarts);

@@ -1,6 +1,8 @@
 #include "server/room_service.hpp"
 
 #include <algorithm>
+#include <array>
+#include <set>
 
 #include "common/log.hpp"
 #include "server/ws_session.hpp"
@@ -23,30 +25,44 @@ redis.call('DEL', prefix .. 'worker-rooms:' .. worker)
 return #rooms
 )lua";
 
+}  // namespace
+
+room_service::room_service(asio::any_io_executor ex, const config& cfg, const redis_keys& keys,
+                           std::string worker_key, hub& local, redis::pool& pool, const redis::client& control,
+                           redis::subscriber& subscriber)
+    : ex_(ex),
+      cfg_(cfg),
+      keys_(keys),
+      worker_key_(std::move(worker_key)),
+      hub_(local),
+      pool_(pool),
+      control_(control),
+      subscriber_(subscriber),
+      lanes_(ex, cfg.redis_pool_size) {}
+
 template <typename Work>
-void spawn(redis::client& commands, Work work) {
-  asio::co_spawn(commands.executor(), std::move(work), [](std::exception_ptr e, auto&&...) {
+void room_service::spawn(Work work) {
+  asio::co_spawn(ex_, std::move(work), [](std::exception_ptr e, auto&&...) {
     if (e) log::error("room bookkeeping failed");
   });
 }
 
-}  // namespace
-
-room_service::room_service(const config& cfg, const redis_keys& keys, std::string worker_key, hub& local,
-                           redis::client& commands, redis::subscriber& subscriber)
-    : cfg_(cfg),
-      keys_(keys),
-      worker_key_(std::move(worker_key)),
-      hub_(local),
-      commands_(commands),
-      subscriber_(subscriber) {}
+asio::awaitable<error_code> room_service::write_room(std::string room, std::function<writes()> build) {
+  auto lane = co_await lanes_.enter(room);
+  auto [aec, conn] = co_await pool_.acquire();
+  if (aec) co_return aec;
+  auto batch = build();
+  if (batch.empty()) co_return error_code{};
+  auto [ec, reply] = co_await conn->transaction(batch);
+  co_return ec;
+}
 
 asio::awaitable<std::optional<protocol::error_kind>> room_service::join(ws_session& session,
                                                                         const std::string& room) {
   auto& rooms = session.rooms();
   if (std::find(rooms.begin(), rooms.end(), room) != rooms.end()) co_return std::nullopt;
   if (rooms.size() >= cfg_.max_rooms_per_connection) co_return protocol::error_kind::too_many_rooms;
-  if (!commands_.is_up() || !subscriber_.is_connected()) co_return protocol::error_kind::unavailable;
+  if (!control_.is_up() || !subscriber_.is_connected()) co_return protocol::error_kind::unavailable;
 
   // Member locally first: a message that reaches the worker from now on
   // reaches this session, so nothing sent after the ack can be missed.
@@ -55,11 +71,10 @@ asio::awaitable<std::optional<protocol::error_kind>> room_service::join(ws_sessi
   std::string channel = keys_.room_channel(room);
   error_code ec = co_await subscriber_.subscribe(channel);
   if (!ec) {
-    std::vector<std::vector<std::string>> writes{
-        {"SADD", keys_.room_members(worker_key_, room), session.id()},
-        {"SADD", keys_.room_workers(room), worker_key_},
-        {"SADD", keys_.worker_rooms(worker_key_), room}};
-    std::tie(ec, std::ignore) = co_await commands_.transaction(writes);
+    writes batch{{"SADD", keys_.room_members(worker_key_, room), session.id()},
+                 {"SADD", keys_.room_workers(room), worker_key_},
+                 {"SADD", keys_.worker_rooms(worker_key_), room}};
+    ec = co_await write_room(room, [&batch] { return std::move(batch); });
   }
   if (!ec) co_return std::nullopt;
 
@@ -67,7 +82,7 @@ asio::awaitable<std::optional<protocol::error_kind>> room_service::join(ws_sessi
   rooms.erase(std::find(rooms.begin(), rooms.end(), room));
   bool last = hub_.leave(room, session);
   if (last) subscriber_.unsubscribe(channel);
-  spawn(commands_, forget(session.id(), room, last));
+  spawn(forget(session.id(), room, last));
   co_return protocol::error_kind::unavailable;
 }
 
@@ -76,7 +91,7 @@ asio::awaitable<std::optional<protocol::error_kind>> room_service::leave(ws_sess
   auto& rooms = session.rooms();
   auto it = std::find(rooms.begin(), rooms.end(), room);
   if (it == rooms.end()) co_return std::nullopt;
-  if (!commands_.is_up()) co_return protocol::error_kind::unavailable;
+  if (!control_.is_up()) co_return protocol::error_kind::unavailable;
   rooms.erase(it);
   bool last = hub_.leave(room, session);
   if (last) subscriber_.unsubscribe(keys_.room_channel(room));
@@ -90,25 +105,27 @@ void room_service::leave_all(const std::string& id, const std::vector<std::strin
   for (const auto& room : rooms) {
     bool last = hub_.leave(room, session);
     if (last) subscriber_.unsubscribe(keys_.room_channel(room));
-    spawn(commands_, forget(id, room, last));
+    spawn(forget(id, room, last));
   }
 }
 
 // Removes one membership from presence. A failure here (Redis gone) is
 // repaired by restore() once this worker is registered again.
 asio::awaitable<error_code> room_service::forget(std::string id, std::string room, bool last) {
-  std::vector<std::vector<std::string>> writes{{"SREM", keys_.room_members(worker_key_, room), id}};
+  writes batch{{"SREM", keys_.room_members(worker_key_, room), id}};
   if (last) {
-    writes.push_back({"SREM", keys_.room_workers(room), worker_key_});
-    writes.push_back({"SREM", keys_.worker_rooms(worker_key_), room});
+    batch.push_back({"SREM", keys_.room_workers(room), worker_key_});
+    batch.push_back({"SREM", keys_.worker_rooms(worker_key_), room});
   }
-  auto [ec, reply] = co_await commands_.transaction(writes);
-  co_return ec;
+  co_return co_await write_room(room, [&batch] { return std::move(batch); });
 }
 
 asio::awaitable<std::optional<std::vector<std::string>>> room_service::members(const std::string& room) {
+  auto [aec, conn] = co_await pool_.acquire();
+  if (aec) co_return std::nullopt;
   std::string workers_key = keys_.room_workers(room);
-  auto [ec, workers] = co_await commands_.command("SMEMBERS", workers_key);
+  std::array<std::string_view, 2> smembers{"SMEMBERS", workers_key};
+  auto [ec, workers] = co_await conn->request(smembers);
   if (ec || !workers || workers->type != REDIS_REPLY_ARRAY) co_return std::nullopt;
   std::vector<std::string> out;
   if (workers->elements == 0) co_return out;
@@ -123,7 +140,7 @@ asio::awaitable<std::optional<std::vector<std::string>>> room_service::members(c
   }
   std::vector<std::string_view> mget{"MGET"};
   mget.insert(mget.end(), entries.begin(), entries.end());
-  auto [gec, alive] = co_await commands_.request(mget);
+  auto [gec, alive] = co_await conn->request(mget);
   if (gec || !alive || alive->type != REDIS_REPLY_ARRAY || alive->elements != names.size()) co_return std::nullopt;
 
   std::vector<std::string> member_keys;
@@ -132,50 +149,56 @@ asio::awaitable<std::optional<std::vector<std::string>>> room_service::members(c
   if (member_keys.empty()) co_return out;
   std::vector<std::string_view> sunion{"SUNION"};
   sunion.insert(sunion.end(), member_keys.begin(), member_keys.end());
-  auto [uec, ids] = co_await commands_.request(sunion);
+  auto [uec, ids] = co_await conn->request(sunion);
   if (uec || !ids || ids->type != REDIS_REPLY_ARRAY) co_return std::nullopt;
   for (std::size_t i = 0; i < ids->elements; ++i) out.emplace_back(redis::text_of(*ids->element[i]));
   std::sort(out.begin(), out.end());
   co_return out;
 }
 
-void room_service::restore() { spawn(commands_, restore_all()); }
+void room_service::restore() { spawn(restore_all()); }
 
 asio::awaitable<void> room_service::restore_all() {
-  std::string worker_rooms = keys_.worker_rooms(worker_key_);
-  auto [ec, listed] = co_await commands_.command("SMEMBERS", worker_rooms);
-  if (ec || !listed || listed->type != REDIS_REPLY_ARRAY) co_return;
+  std::set<std::string> rooms;
+  {
+    auto [aec, conn] = co_await pool_.acquire();
+    if (aec) co_return;
+    std::string worker_rooms = keys_.worker_rooms(worker_key_);
+    std::array<std::string_view, 2> smembers{"SMEMBERS", worker_rooms};
+    auto [ec, listed] = co_await conn->request(smembers);
+    if (ec || !listed || listed->type != REDIS_REPLY_ARRAY) co_return;
+    for (std::size_t i = 0; i < listed->elements; ++i) rooms.emplace(redis::text_of(*listed->element[i]));
+  }
+  for (const auto& [room, sessions] : hub_.rooms()) rooms.insert(room);
+  for (const auto& room : rooms) spawn(write_room(room, [this, room] { return sync_writes(room); }));
+}
 
-  // Built and appended to the pipe without a suspension in between, so the
-  // joins and leaves that follow it in the pipe apply on top of it.
-  std::vector<std::vector<std::string>> writes;
-  for (std::size_t i = 0; i < listed->elements; ++i) {
-    std::string room(redis::text_of(*listed->element[i]));
-    if (hub_.rooms().contains(room)) continue;
-    // Listed for us, but no local member any more.
-    writes.push_back({"SREM", keys_.room_workers(room), worker_key_});
-    writes.push_back({"DEL", keys_.room_members(worker_key_, room)});
-    writes.push_back({"SREM", worker_rooms, room});
-  }
-  for (const auto& [room, sessions] : hub_.rooms()) {
-    std::string members = keys_.room_members(worker_key_, room);
-    writes.push_back({"DEL", members});
-    std::vector<std::string> add{"SADD", members};
-    for (const auto* session : sessions) add.push_back(session->id());
-    writes.push_back(std::move(add));
-    writes.push_back({"SADD", keys_.room_workers(room), worker_key_});
-    writes.push_back({"SADD", worker_rooms, room});
-  }
-  if (!writes.empty()) co_await commands_.transaction(writes);
+room_service::writes room_service::sync_writes(const std::string& room) const {
+  std::string members = keys_.room_members(worker_key_, room);
+  auto local = hub_.rooms().find(room);
+  if (local == hub_.rooms().end())  // listed for us, but no local member any more
+    return {{"SREM", keys_.room_workers(room), worker_key_},
+            {"DEL", members},
+            {"SREM", keys_.worker_rooms(worker_key_), room}};
+  std::vector<std::string> add{"SADD", members};
+  for (const auto* session : local->second) add.push_back(session->id());
+  return {{"DEL", members}, std::move(add), {"SADD", keys_.room_workers(room), worker_key_},
+          {"SADD", keys_.worker_rooms(worker_key_), room}};
 }
 
 void room_service::sweep(const std::string& worker_key) {
   if (worker_key == worker_key_) return;
-  spawn(commands_, run_sweep(worker_key));
+  spawn(run_sweep(worker_key));
 }
 
 asio::awaitable<void> room_service::run_sweep(std::string worker_key) {
-  auto [ec, reply] = co_await commands_.command("EVAL", sweep_script, "0", keys_.prefix(), worker_key);
+  auto [aec, conn] = co_await pool_.acquire();
+  if (aec) {
+    log::warn("presence sweep of worker " + worker_key + " failed: " + aec.message());
+    co_return;
+  }
+  std::array<std::string_view, 5> eval{"EVAL", sweep_script, "0", keys_.prefix(), worker_key};
+  auto [ec, reply] = co_await conn->request(eval);
   if (ec) {
     log::warn("presence sweep of worker " + worker_key + " failed: " + ec.message());
   } else if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0) {

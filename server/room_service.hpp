@@ -10,14 +10,22 @@
 // Presence reads only the sets of workers whose liveness entry exists, so a
 // dead worker's members vanish as soon as its entry expires; the sweep then
 // deletes what it left behind.
+//
+// Writes go over pooled connections, so two writes for one room could reach
+// Redis out of order (a leave overtaking the join before it). Each room's
+// writes therefore pass through its lane, one at a time, in the order the
+// hub changed.
 
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "common/config.hpp"
 #include "common/net.hpp"
 #include "common/protocol/error.hpp"
+#include "common/keyed_lanes.hpp"
 #include "common/redis/client.hpp"
+#include "common/redis/pool.hpp"
 #include "common/redis/subscriber.hpp"
 #include "server/hub.hpp"
 #include "server/redis_keys.hpp"
@@ -28,8 +36,9 @@ class ws_session;
 
 class room_service {
  public:
-  room_service(const config& cfg, const redis_keys& keys, std::string worker_key, hub& local, redis::client& commands,
-               redis::subscriber& subscriber);
+  // `control` only tells whether Redis is reachable; commands go to `pool`.
+  room_service(asio::any_io_executor ex, const config& cfg, const redis_keys& keys, std::string worker_key,
+               hub& local, redis::pool& pool, const redis::client& control, redis::subscriber& subscriber);
 
   // Answers the request: nullopt when it succeeded, else the error to send.
   asio::awaitable<std::optional<protocol::error_kind>> join(ws_session& session, const std::string& room);
@@ -46,16 +55,28 @@ class room_service {
   void sweep(const std::string& worker_key);
 
  private:
+  using writes = std::vector<std::vector<std::string>>;
+  // Runs the writes `build` returns as one transaction in the room's lane;
+  // `build` runs once the lane and a connection are ours, so it sees the hub
+  // as it is when the writes leave.
+  asio::awaitable<error_code> write_room(std::string room, std::function<writes()> build);
   asio::awaitable<error_code> forget(std::string id, std::string room, bool last);
   asio::awaitable<void> restore_all();
+  // Makes the room's presence for this worker what the hub holds now.
+  writes sync_writes(const std::string& room) const;
   asio::awaitable<void> run_sweep(std::string worker_key);
+  template <typename Work>
+  void spawn(Work work);
 
+  asio::any_io_executor ex_;
   const config& cfg_;
   const redis_keys& keys_;
   std::string worker_key_;
   hub& hub_;
-  redis::client& commands_;
+  redis::pool& pool_;
+  const redis::client& control_;
   redis::subscriber& subscriber_;
+  keyed_lanes lanes_;
 };
 
 }  // namespace switchboard

@@ -1,15 +1,17 @@
 #include "server/subscription_probe.hpp"
 
+#include <array>
 #include <charconv>
+#include <tuple>
 
 #include "common/log.hpp"
 
 namespace switchboard {
 
-subscription_probe::subscription_probe(asio::any_io_executor ex, redis::client& commands,
+subscription_probe::subscription_probe(asio::any_io_executor ex, redis::pool& pool, const redis::client& control,
                                        redis::subscriber& subscriber, std::string channel,
                                        metrics::worker_metrics& counters)
-    : commands_(commands), subscriber_(subscriber), channel_(std::move(channel)), metrics_(counters), timer_(ex) {}
+    : pool_(pool), control_(control), subscriber_(subscriber), channel_(std::move(channel)), metrics_(counters), timer_(ex) {}
 
 void subscription_probe::start() {
   asio::co_spawn(timer_.get_executor(), loop(), [](std::exception_ptr e) {
@@ -39,10 +41,18 @@ asio::awaitable<void> subscription_probe::loop() {
     if (stopped_) break;
     // Only a subscriber that believes it holds its channels is probed: one
     // that is reconnecting already reports itself unready.
-    if (!subscriber_.is_ready() || !commands_.is_up()) continue;
+    if (!subscriber_.is_ready() || !control_.is_up()) continue;
     std::string token = std::to_string(++sent_);
     auto sent_at = std::chrono::steady_clock::now();
-    auto [ec, reply] = co_await commands_.command("PUBLISH", channel_, token);
+    error_code ec;
+    {
+      auto [aec, conn] = co_await pool_.acquire();
+      ec = aec;
+      if (!ec) {
+        std::array<std::string_view, 3> args{"PUBLISH", channel_, token};
+        std::tie(ec, std::ignore) = co_await conn->request(args);
+      }
+    }
     if (ec) continue;  // the command side is failing; that is reported elsewhere
     while (returned_ < sent_ && std::chrono::steady_clock::now() - sent_at < deadline && !stopped_) {
       timer_.expires_after(std::chrono::milliseconds(20));

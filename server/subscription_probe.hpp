@@ -13,6 +13,7 @@
 #include "common/metrics.hpp"
 #include "common/net.hpp"
 #include "common/redis/client.hpp"
+#include "common/redis/pool.hpp"
 #include "common/redis/subscriber.hpp"
 
 namespace switchboard {
@@ -22,8 +23,10 @@ class subscription_probe {
   static constexpr std::chrono::milliseconds interval{1000};
   static constexpr std::chrono::milliseconds deadline{2000};
 
-  subscription_probe(asio::any_io_executor ex, redis::client& commands, redis::subscriber& subscriber,
-                     std::string channel, metrics::worker_metrics& counters);
+  // Publishes through `pool`, the path client messages take; `control` only
+  // tells whether Redis is reachable at all.
+  subscription_probe(asio::any_io_executor ex, redis::pool& pool, const redis::client& control,
+                     redis::subscriber& subscriber, std::string channel, metrics::worker_metrics& counters);
 
   void start();
   void stop();
@@ -37,7 +40,8 @@ class subscription_probe {
  private:
   asio::awaitable<void> loop();
 
-  redis::client& commands_;
+  redis::pool& pool_;
+  const redis::client& control_;
   redis::subscriber& subscriber_;
   std::string channel_;
   metrics::worker_metrics& metrics_;

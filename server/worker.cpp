@@ -64,7 +64,7 @@ asio::awaitable<void> refresh_gauges(asio::io_context& ioc, worker_context& ctx)
 
 }  // namespace
 
-int run_worker(const config& cfg, int index, const listen_socket& socket, metrics::region& counters) {
+[[noreturn]] void run_worker(const config& cfg, int index, const listen_socket& socket, metrics::region& counters) {
   std::signal(SIGPIPE, SIG_IGN);
   asio::io_context ioc{1};
   worker_context ctx(ioc.get_executor(), cfg, index, counters);
@@ -87,7 +87,11 @@ int run_worker(const config& cfg, int index, const listen_socket& socket, metric
   log::info("worker " + std::to_string(index) + " serving as " + ctx.ids.worker_key());
   ioc.run();
   log::info("worker exits");
-  return 0;
+  // Coroutines that ioc.stop() cut short still hold leases and references
+  // into ctx; destroying them after ctx would use it after it is gone, and
+  // before ctx is impossible. The process is done: let the kernel clean up.
+  std::fflush(stderr);
+  ::_exit(0);
 }
 
 }  // namespace switchboard

@@ -9,7 +9,8 @@ namespace switchboard {
 
 struct listen_socket;
 
-// Runs in the child after fork(); returns the process exit status.
-int run_worker(const config& cfg, int index, const listen_socket& socket, metrics::region& counters);
+// Runs in the child after fork() and ends the process: exit status 0 after a
+// drain; an exception escapes only from start-up.
+[[noreturn]] void run_worker(const config& cfg, int index, const listen_socket& socket, metrics::region& counters);
 
 }  // namespace switchboard

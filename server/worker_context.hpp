@@ -25,7 +25,7 @@ struct worker_context {
         ids(protocol::make_worker_key()),
         hub(metrics),
         bus(ex, c, keys, ids.worker_key(), hub, metrics),
-        rooms(c, keys, ids.worker_key(), hub, bus.commands(), bus.subscriber()),
+        rooms(ex, c, keys, ids.worker_key(), hub, bus.pool(), bus.control(), bus.subscriber()),
         files(c.www_dir, c.static_max_bytes) {
     bus.registry().on_registered = [this] { rooms.restore(); };
     bus.registry().on_dead = [this](const std::string& worker) { rooms.sweep(worker); };

@@ -4,7 +4,6 @@
 // lease is for work that must own its connection for a while: WATCH and
 // MULTI bodies built across awaits, blocking commands, SELECT.
 
-#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -16,6 +15,7 @@
 #include "common/net.hpp"
 #include "common/redis/connection.hpp"
 #include "common/redis/endpoint.hpp"
+#include "common/redis/pool_counters.hpp"
 
 namespace switchboard::redis {
 
@@ -39,23 +39,6 @@ struct pool_options {
   // and whoever holds it, forever.
   std::chrono::milliseconds command_timeout{2000};
 };
-
-// What a pool is doing, for metrics. The pool is the only writer (relaxed
-// stores), so a caller may place this in shared memory for other processes
-// to read. Gauges are overwritten; totals only grow, so one instance can
-// serve pools that replace each other.
-struct pool_counters {
-  std::atomic<std::uint64_t> all{0};                 // gauge: open or connecting
-  std::atomic<std::uint64_t> idle{0};                // gauge: open, not leased
-  std::atomic<std::uint64_t> in_use{0};              // gauge: leased
-  std::atomic<std::uint64_t> waiting{0};             // gauge: acquire() calls queued
-  std::atomic<std::uint64_t> acquire_timeouts{0};    // waiters that got nothing in time
-  std::atomic<std::uint64_t> acquire_rejections{0};  // full, and not allowed to wait
-  std::atomic<std::uint64_t> connects{0};
-  std::atomic<std::uint64_t> connect_failures{0};
-  std::atomic<std::uint64_t> broken_discarded{0};    // found closed when idle or returned
-};
-static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "pool_counters must work in shared memory");
 
 // Hands out at most `size` connections at once, first come first served.
 // Single-threaded: call it only on its executor. The pool must outlive every
