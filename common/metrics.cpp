@@ -129,6 +129,12 @@ void histogram::observe_ns(std::uint64_t ns) {
   add(sum_ns, ns);
 }
 
+void reset_gauges(worker_metrics& m) {
+  for (value* gauge : {&m.connections_open, &m.queued_bytes, &m.subscriptions, &m.healthy, &m.pool.all, &m.pool.idle,
+                       &m.pool.in_use, &m.pool.waiting})
+    set(*gauge, 0);
+}
+
 region::region(std::size_t slots) : slots_(slots) {
   void* memory = ::mmap(nullptr, sizeof(worker_metrics) * slots, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
                         -1, 0);

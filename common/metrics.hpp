@@ -67,6 +67,10 @@ struct worker_metrics {
   redis::pool_counters pool{};  // the worker's Redis command pool
 };
 
+// Zeroes the gauges of a slot whose worker died: what it had open died with
+// it. Counters are left alone, so they stay monotonic across the restart.
+void reset_gauges(worker_metrics& m);
+
 // An anonymous shared mapping holding one worker_metrics per slot.
 class region {
  public:

@@ -182,6 +182,9 @@ void master::reap() {
       log::info("worker " + std::to_string(index) + " " + describe_status(status));
       continue;
     }
+    // Its connections died with it. During a reload a retiring worker may
+    // still count in the slot, and zeroing would take its share too.
+    if (retiring_.empty()) metrics::reset_gauges(counters_.slot(index));
     auto now = clock::now();
     if (now - it->started >= healthy_uptime) it->quick_failures = 0;
     auto delay = it->quick_failures == 0 ? std::chrono::milliseconds(0) : backoff_for(it->quick_failures - 1);

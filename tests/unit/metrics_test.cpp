@@ -1,4 +1,5 @@
 #include "common/metrics.hpp"
+#include "tests/support/exposition.hpp"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -6,30 +7,16 @@
 #include <gtest/gtest.h>
 
 #include <map>
-#include <regex>
 #include <sstream>
 
 namespace switchboard::metrics {
 namespace {
 
-// Parses the exposition strictly: every line is a comment (# HELP/# TYPE) or
-// `name{labels} value`; returns series text -> value.
+// The strict reader shared with the integration tests; any rule broken fails.
 std::map<std::string, double> parse_exposition(const std::string& text) {
-  static const std::regex sample(R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*)\} (\S+)$)");
-  static const std::regex comment(R"(^# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .+$)");
-  std::map<std::string, double> out;
-  std::istringstream lines(text);
-  std::string line;
-  while (std::getline(lines, line)) {
-    std::smatch m;
-    if (std::regex_match(line, comment)) continue;
-    if (!std::regex_match(line, m, sample)) {
-      ADD_FAILURE() << "not a valid exposition line: " << line;
-      continue;
-    }
-    out[m[1].str() + "{" + m[2].str() + "}"] = std::stod(m[3].str());
-  }
-  return out;
+  auto parsed = testing::parse_exposition(text);
+  for (const auto& problem : parsed.problems) ADD_FAILURE() << problem;
+  return parsed.series;
 }
 
 TEST(metrics, close_codes_map_to_their_bucket_or_other) {
@@ -107,6 +94,36 @@ TEST(metrics, a_forked_child_writes_what_the_parent_reads) {
   ASSERT_EQ(waitpid(child, &status, 0), child);
   EXPECT_EQ(get(r.slot(1).bytes_sent), 1234u);
   EXPECT_EQ(get(r.slot(0).bytes_sent), 0u);
+}
+
+TEST(metrics, reset_gauges_zeroes_gauges_and_keeps_counters) {
+  region r(1);
+  auto& m = r.slot(0);
+  add(m.connections_open, 4);
+  add(m.queued_bytes, 100);
+  set(m.healthy, 1);
+  set(m.subscriptions, 3);
+  m.pool.in_use.store(2);
+  m.pool.connects.store(5);
+  add(m.connections_accepted, 9);
+  reset_gauges(m);
+  EXPECT_EQ(get(m.connections_open), 0u);
+  EXPECT_EQ(get(m.queued_bytes), 0u);
+  EXPECT_EQ(get(m.healthy), 0u);
+  EXPECT_EQ(get(m.subscriptions), 0u);
+  EXPECT_EQ(m.pool.in_use.load(), 0u);
+  EXPECT_EQ(m.pool.connects.load(), 5u);
+  EXPECT_EQ(get(m.connections_accepted), 9u);
+}
+
+TEST(metrics, pool_counts_are_exported) {
+  region r(1);
+  r.slot(0).pool.all.store(3);
+  r.slot(0).pool.acquire_timeouts.store(2);
+  auto series = parse_exposition(render(r, "n"));
+  EXPECT_EQ(series.at(R"(switchboard_redis_pool_connections{node="n",worker="0"})"), 3);
+  EXPECT_EQ(series.at(R"(switchboard_redis_pool_acquire_timeouts_total{node="n",worker="0"})"), 2);
+  EXPECT_EQ(series.at(R"(switchboard_redis_pool_waiting{node="n",worker="0"})"), 0);
 }
 
 }  // namespace
