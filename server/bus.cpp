@@ -43,7 +43,10 @@ bus::bus(asio::any_io_executor ex, const config& cfg, const redis_keys& keys, st
       metrics_(counters) {
   control_.on_up = [this] { registry_.commands_up(); };
   subscriber_.on_ready = [this] {
-    if (ever_ready_) metrics::add(metrics_.redis_reconnects);
+    if (ever_ready_) {
+      metrics::add(metrics_.redis_reconnects);
+      probe_.verify_now();
+    }
     ever_ready_ = true;
     registry_.subscribed();
   };

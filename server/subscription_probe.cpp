@@ -3,6 +3,7 @@
 #include <array>
 #include <charconv>
 #include <tuple>
+#include <utility>
 
 #include "common/log.hpp"
 
@@ -24,6 +25,12 @@ void subscription_probe::stop() {
   timer_.cancel();
 }
 
+void subscription_probe::verify_now() {
+  healthy_ = false;
+  restart_ = true;
+  timer_.cancel();
+}
+
 void subscription_probe::received(std::string_view payload) {
   std::uint64_t token = 0;
   std::from_chars(payload.data(), payload.data() + payload.size(), token);
@@ -36,9 +43,12 @@ void subscription_probe::received(std::string_view payload) {
 
 asio::awaitable<void> subscription_probe::loop() {
   while (!stopped_) {
-    timer_.expires_after(interval);
-    co_await timer_.async_wait(use_nothrow);
+    if (!std::exchange(restart_, false)) {
+      timer_.expires_after(interval);
+      co_await timer_.async_wait(use_nothrow);
+    }
     if (stopped_) break;
+    restart_ = false;
     // Only a subscriber that believes it holds its channels is probed: one
     // that is reconnecting already reports itself unready.
     if (!subscriber_.is_ready() || !control_.is_up()) continue;
@@ -54,11 +64,13 @@ asio::awaitable<void> subscription_probe::loop() {
       }
     }
     if (ec) continue;  // the command side is failing; that is reported elsewhere
-    while (returned_ < sent_ && std::chrono::steady_clock::now() - sent_at < deadline && !stopped_) {
+    while (returned_ < sent_ && std::chrono::steady_clock::now() - sent_at < deadline && !stopped_ && !restart_) {
       timer_.expires_after(std::chrono::milliseconds(20));
       co_await timer_.async_wait(use_nothrow);
     }
-    if (returned_ >= sent_ || stopped_) continue;
+    // A probe sent before a resubscription may have been lost with the old
+    // subscription: that is no failure; the next probe decides.
+    if (returned_ >= sent_ || stopped_ || restart_) continue;
     metrics::add(metrics_.probe_failures);
     if (healthy_) log::warn("subscription probe did not come back within 2 s; resubscribing");
     healthy_ = false;

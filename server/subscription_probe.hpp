@@ -36,6 +36,9 @@ class subscription_probe {
   void received(std::string_view payload);
   // False from a failed probe until a probe comes back.
   bool healthy() const { return healthy_; }
+  // The subscriber has just resubscribed: unhealthy until a probe proves
+  // the new subscription delivers, and that probe goes out now.
+  void verify_now();
 
  private:
   asio::awaitable<void> loop();
@@ -49,6 +52,7 @@ class subscription_probe {
   std::uint64_t sent_ = 0;      // the last probe published
   std::uint64_t returned_ = 0;  // the last probe that came back
   bool healthy_ = true;
+  bool restart_ = false;  // verify_now() asked for a probe at once
   bool stopped_ = false;
 };
 
