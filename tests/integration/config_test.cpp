@@ -81,6 +81,11 @@ INSTANTIATE_TEST_SUITE_P(
                       bad_flag_case{"workers_0", {"--workers", "0"}, "--workers"},
                       bad_flag_case{"redis_http", {"--redis", "http://x"}, "--redis"},
                       bad_flag_case{"max_message_bytes_lots", {"--max-message-bytes", "lots"}, "--max-message-bytes"},
+                      bad_flag_case{"redis_pool_size_0", {"--redis-pool-size", "0"}, "--redis-pool-size"},
+                      bad_flag_case{"redis_pool_wait_maybe", {"--redis-pool-wait", "maybe"}, "--redis-pool-wait"},
+                      bad_flag_case{"redis_pool_max_waiters_negative", {"--redis-pool-max-waiters", "-1"},
+                                    "--redis-pool-max-waiters"},
+                      bad_flag_case{"redis_pool_acquire_ms_0", {"--redis-pool-acquire-ms", "0"}, "--redis-pool-acquire-ms"},
                       bad_flag_case{"www_dir_missing", {"--www-dir", "/nonexistent/www"}, "--www-dir"},
                       bad_flag_case{"static_max_bytes_tiny", {"--static-max-bytes", "10"}, "--static-max-bytes"},
                       bad_flag_case{"unknown_flag", {"--no-such-flag"}, "--no-such-flag"}),
@@ -91,7 +96,8 @@ TEST(config, help_exits_0_and_lists_every_flag) {
   EXPECT_EQ(exit_code(r), 0) << describe_wait_status(r.status) << "\nstderr: " << r.err;
   for (const char* flag : {"--help", "--port", "--bind", "--workers", "--redis", "--node", "--max-message-bytes",
                            "--send-queue-bytes", "--channel-prefix", "--drain-seconds", "--log-level", "--www-dir",
-                           "--static-max-bytes"})
+                           "--static-max-bytes", "--redis-pool-size", "--redis-pool-wait", "--redis-pool-max-waiters",
+                           "--redis-pool-acquire-ms"})
     EXPECT_NE(r.out.find(flag), std::string::npos) << "--help does not list " << flag << ":\n" << r.out;
 }
 
