@@ -11,7 +11,7 @@
 #include "server/hub.hpp"
 #include "server/redis_keys.hpp"
 #include "server/room_service.hpp"
-#include "server/static_files.hpp"
+#include "common/static_files.hpp"
 
 namespace switchboard {
 

@@ -1,11 +1,41 @@
 #include "common/redis/reply.hpp"
 
+#include <memory>
 #include <new>
 #include <vector>
 
 #include "common/redis/error.hpp"
 
 namespace switchboard::redis {
+namespace {
+
+// hiredis 0.14 allocates an array reply's element table as soon as it reads
+// the header, so a broken or hostile peer announcing "*777777770" would make
+// it allocate gigabytes (found by tests/fuzz/resp_fuzz). No reply of ours
+// comes near this: the largest is the member list of one room.
+constexpr int max_array_elements = 1 << 22;
+
+redisReplyObjectFunctions* default_functions = nullptr;
+
+void* create_bounded_array(const redisReadTask* task, int elements) {
+  if (elements > max_array_elements) return nullptr;  // the reader fails: a protocol error for us
+  return default_functions->createArray(task, elements);
+}
+
+// hiredis' own reply objects, with the array size bounded.
+redisReplyObjectFunctions* bounded_functions() {
+  static redisReplyObjectFunctions functions = [] {
+    std::unique_ptr<redisReader, decltype(&redisReaderFree)> plain(redisReaderCreate(), redisReaderFree);
+    if (!plain) throw std::bad_alloc();
+    default_functions = plain->fn;  // hiredis' static table, valid for the process
+    redisReplyObjectFunctions copy = *plain->fn;
+    copy.createArray = create_bounded_array;
+    return copy;
+  }();
+  return &functions;
+}
+
+}  // namespace
 
 void append_command(std::string& out, std::span<const std::string_view> args) {
   std::vector<const char*> argv;
@@ -23,7 +53,7 @@ void append_command(std::string& out, std::span<const std::string_view> args) {
   redisFreeCommand(formatted);
 }
 
-reply_reader::reply_reader() : reader_(redisReaderCreate()) {
+reply_reader::reply_reader() : reader_(redisReaderCreateWithFunctions(bounded_functions())) {
   if (!reader_) throw std::bad_alloc();
   // Keep hiredis from holding on to a large buffer after a big reply.
   reader_->maxbuf = 64 * 1024;

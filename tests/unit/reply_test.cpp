@@ -130,6 +130,26 @@ TEST(reply_reader, garbage_is_a_protocol_error) {
   }
 }
 
+// An array header is an allocation: a peer announcing hundreds of millions
+// of elements gets a protocol error, not gigabytes of memory.
+TEST(reply_reader, a_huge_array_header_is_a_protocol_error) {
+  for (const char* header : {"*777777770\r\n", "*2147483647\r\n", "*1\r\n*100000000\r\n"}) {
+    reply_reader reader;
+    reader.feed(header, std::strlen(header));
+    error_code ec;
+    EXPECT_FALSE(reader.next(ec)) << header;
+    EXPECT_EQ(ec, make_error_code(errc::protocol_error)) << header;
+  }
+  reply_reader reader;
+  std::string many = "*1000\r\n";
+  for (int i = 0; i < 1000; ++i) many += ":1\r\n";
+  reader.feed(many.data(), many.size());
+  error_code ec;
+  auto reply = reader.next(ec);
+  ASSERT_TRUE(reply) << ec.message();
+  EXPECT_EQ(reply->elements, 1000u);
+}
+
 TEST(reply_reader, garbage_after_a_good_reply) {
   reply_reader reader;
   reader.feed("+OK\r\n?x\r\n", 9);

@@ -1,4 +1,4 @@
-#include "server/static_files.hpp"
+#include "common/static_files.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
