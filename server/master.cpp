@@ -204,7 +204,10 @@ void master::begin_shutdown(int signal) {
   log::info(std::string("received ") + strsignal(signal) + "; draining workers");
   for (auto& s : slots_)
     if (s.pid > 0) ::kill(s.pid, SIGTERM);
-  // Retiring workers are draining already; they keep their own deadline.
+  // Retiring workers: the one a reload step had not retired yet is still
+  // serving and must drain too; those draining already ignore a second
+  // signal and keep their own deadline.
+  for (pid_t pid : retiring_) ::kill(pid, SIGTERM);
   // Our copies of the listening sockets go now: once the workers close
   // theirs, new connections are refused at once (a load balancer fails over)
   // instead of waiting in a queue nobody will serve.

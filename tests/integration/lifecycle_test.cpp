@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -215,6 +216,28 @@ TEST_F(cluster_test, sigterm_exits_within_the_deadline_even_when_a_client_never_
   ASSERT_TRUE(status.has_value()) << "the node did not exit";
   std::cout << "exit with a client that never reads took " << took.count() << " ms (drain 2 s)\n";
   EXPECT_LT(took, 10s);
+}
+
+// SIGTERM while a rolling restart is between its steps: the old worker the
+// step had not retired yet drains like every other, so each client gets 1001
+// and the node exits well before the master's kill deadline.
+TEST_F(cluster_test, sigterm_during_a_rolling_restart_drains_every_worker) {
+  start_server({.drain_seconds = 3});
+  std::vector<ws_client> clients;
+  for (int i = 0; i < 6; ++i) clients.push_back(connect_on(i % 2));
+  const auto started = clock::now();
+  server().signal(SIGHUP);
+  std::this_thread::sleep_for(40ms);
+  server().signal(SIGTERM);
+  for (auto& client : clients) {
+    ASSERT_TRUE(client.wait_closed(8s)) << client.describe();
+    EXPECT_EQ(client.close_code(), 1001) << client.describe() << ": " << client.end_reason();
+  }
+  auto status = server().wait_exit(15s);
+  ASSERT_TRUE(status.has_value()) << "the node did not exit";
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << describe_wait_status(*status);
+  EXPECT_LT(clock::now() - started, 5s) << "a worker was left to the kill deadline:\n" << server().log_tail();
+  EXPECT_EQ(server().log_tail(20000).find("killing them"), std::string::npos) << server().log_tail();
 }
 
 TEST_F(cluster_test, upgrades_past_max_connections_get_503) {
