@@ -12,6 +12,14 @@ SWITCHBOARD_PACKAGES=(
   haproxy nginx-light
 )
 
+# What scripts/test.sh needs on top: Node for the client library's tests
+# (the machine's own Node 20 counts: its package provides npm), Chromium for
+# the browser test, clang and its fuzzer runtime for the fuzz targets.
+SWITCHBOARD_TEST_PACKAGES=(
+  nodejs chromium
+  clang libclang-rt-14-dev
+)
+
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
