@@ -1,8 +1,9 @@
 #pragma once
 // A bounded set of Redis command connections, each leased to one coroutine
-// at a time. One pipelined connection serves independent commands best; a
-// lease is for work that must own its connection for a while: WATCH and
-// MULTI bodies built across awaits, blocking commands, SELECT.
+// at a time: for one command or transaction (the worker leases per PUBLISH),
+// or for work that must own its connection for a while (WATCH and MULTI
+// bodies built across awaits, blocking commands). `size` bounds the commands
+// a worker has in flight; a lease held for one round trip costs only that.
 
 #include <chrono>
 #include <cstddef>

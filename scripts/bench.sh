@@ -1,0 +1,502 @@
+#!/usr/bin/env bash
+# Runs the benchmark matrix (docs/benchmarks.md) with the load tester against
+# a private Redis and a Switchboard node on free loopback ports, measures the
+# server's CPU and memory from /proc, and prints a markdown table. With
+# --compare it runs the same matrix against the Node baseline
+# (scripts/baseline/) as well and prints both side by side.
+#
+#   scripts/bench.sh                      # Switchboard only, full matrix
+#   scripts/bench.sh --compare            # Switchboard and the Node baseline
+#   scripts/bench.sh --quick --only fanout-1k,direct
+#
+# Everything is kept under build/bench/<timestamp>/: the load tester's JSON
+# lines and progress, per-second server samples, the servers' logs and
+# /metrics, results.jsonl and table.md.
+set -Eeuo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() {
+  cat <<'EOF'
+Usage: scripts/bench.sh [options]
+
+  --compare         run every scenario against Switchboard and then against
+                    the Node baseline (scripts/baseline/), each run with its
+                    own fresh Redis and server, and print both side by side
+                    with ratios
+  --baseline-only   run the matrix against the Node baseline only
+  --quick           smoke run: 5 s windows, smaller counts
+  --duration S      measured seconds of each message and connect-rate run
+                    (default 30, --quick 5); hold keeps its connections S/2 s
+  --only LIST       comma-separated scenarios to run (default: all):
+                    fanout-1k fanout-10k direct rooms hold connect-rate
+  --workers N       worker processes of each server (default 2)
+  --plot            also write the load tester's CSV and PNG charts per run
+  --no-build        use build/ as it is (default: build switchboard and
+                    switchboard-load first, as scripts/load.sh does)
+  -h, --help        print this help and exit
+
+The table goes to stdout; progress to stderr. Output directory:
+build/bench/<timestamp>/ (printed at the start).
+EOF
+}
+
+# ---------------------------------------------------------------- options
+
+command_line="scripts/bench.sh $*"
+all_scenarios=(fanout-1k fanout-10k direct rooms hold connect-rate)
+targets=(switchboard)
+quick=0
+duration=""
+only=""
+workers=2
+plot=0
+build=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --compare) targets=(switchboard baseline) ;;
+    --baseline-only) targets=(baseline) ;;
+    --quick) quick=1 ;;
+    --duration) duration="${2:?--duration needs seconds}"; shift ;;
+    --duration=*) duration="${1#*=}" ;;
+    --only) only="${2:?--only needs a scenario list}"; shift ;;
+    --only=*) only="${1#*=}" ;;
+    --workers) workers="${2:?--workers needs a number}"; shift ;;
+    --workers=*) workers="${1#*=}" ;;
+    --plot) plot=1 ;;
+    --no-build) build=0 ;;
+    -h | --help) usage; exit 0 ;;
+    *) printf 'bench.sh: unknown option %s\n' "$1" >&2; usage >&2; exit 2 ;;
+  esac
+  shift
+done
+[[ "$workers" =~ ^[1-9][0-9]*$ ]] || die "--workers: expected a positive integer, got '$workers'"
+if [ -z "$duration" ]; then duration=$([ "$quick" = 1 ] && echo 5 || echo 30); fi
+[[ "$duration" =~ ^[0-9]+$ ]] && [ "$duration" -ge 2 ] || die "--duration: expected whole seconds, at least 2, got '$duration'"
+scenarios=("${all_scenarios[@]}")
+if [ -n "$only" ]; then
+  IFS=, read -r -a scenarios <<<"$only"
+  for s in "${scenarios[@]}"; do
+    [[ " ${all_scenarios[*]} " == *" $s "* ]] || die "--only: unknown scenario '$s' (one of: ${all_scenarios[*]})"
+  done
+fi
+
+# ------------------------------------------------------------- the matrix
+
+# Seconds of load before each window; hold keeps its connections half the window.
+warmup=$([ "$quick" = 1 ] && echo 1 || echo 3)
+hold_seconds=$(( duration / 2 > 3 ? duration / 2 : 3 ))
+if [ "$quick" = 1 ]; then big=2000; pairs_clients=400; rooms=100; loops=20
+else big=10000; pairs_clients=2000; rooms=1000; loops=50; fi
+
+# The load tester's arguments for each scenario, --url and --plot aside.
+# Fixed rates (open loop), low enough for both servers to keep up on two
+# otherwise idle cores: the table compares the cost of the same work.
+scenario_args() {
+  local common=(--warmup "$warmup" -d "$duration")
+  case "$1" in
+    fanout-1k) echo fanout -c 1000 -P 10 -r 40 "${common[@]}" ;;
+    # As many deliveries per second as fanout-1k, ten times the recipients
+    # per message. 20,000 open files per process: 2 load processes.
+    fanout-10k) echo fanout -c "$big" -P 10 -r 4 --procs 2 --source-addrs 2 "${common[@]}" ;;
+    direct) echo direct -c "$pairs_clients" -r "$pairs_clients" "${common[@]}" ;;
+    rooms) echo rooms --rooms "$rooms" --room-size 10 -P 10 -r "$rooms" "${common[@]}" ;;
+    hold) echo connect -c "$big" --procs 2 --source-addrs 2 -d "$hold_seconds" ;;
+    # Closed loop of connect, ping, close: TIME_WAIT is spread over 8 source addresses.
+    connect-rate) echo churn -c "$loops" --closed --source-addrs 8 "${common[@]}" ;;
+  esac
+}
+
+describe() {
+  case "$1" in
+    fanout-1k) echo "broadcast to 1000 clients, 40/s from 10 publishers" ;;
+    fanout-10k) echo "broadcast to $big clients, 4/s from 10 publishers, 2 load processes" ;;
+    direct) echo "$((pairs_clients / 2)) pairs on different workers, $pairs_clients direct messages/s" ;;
+    rooms) echo "$rooms rooms of 10, $rooms room messages/s from 10 senders outside the rooms" ;;
+    hold) echo "open $big connections, hold them ${hold_seconds} s idle" ;;
+    connect-rate) echo "$loops loops of connect, ping, close, closed loop" ;;
+  esac
+}
+
+# ------------------------------------------------------------------ setup
+
+if [ "$build" = 1 ]; then
+  packages=("${SWITCHBOARD_PACKAGES[@]}" jq)
+  [ "$plot" = 1 ] && packages+=(gnuplot-nox)
+  install_packages "${packages[@]}"
+  configure_and_build "$SWITCHBOARD_ROOT/build" RelWithDebInfo -DSWITCHBOARD_SANITIZE=OFF -- switchboard switchboard-load >&2
+else
+  command -v jq >/dev/null || install_packages jq
+  [ "$plot" = 1 ] && ! command -v gnuplot >/dev/null && install_packages gnuplot-nox
+fi
+switchboard_bin="$SWITCHBOARD_ROOT/build/server/switchboard"
+load_bin="$SWITCHBOARD_ROOT/build/scripts/loadtest/switchboard-load"
+[ -x "$switchboard_bin" ] || die "missing $switchboard_bin (run without --no-build)"
+[ -x "$load_bin" ] || die "missing $load_bin (run without --no-build)"
+command -v redis-server >/dev/null || install_packages redis-server redis-tools
+
+baseline_dir="$SWITCHBOARD_ROOT/scripts/baseline"
+if [[ " ${targets[*]} " == *" baseline "* ]]; then
+  command -v node >/dev/null && command -v npm >/dev/null || install_packages nodejs npm
+  # Install from the committed lock when node_modules is missing or older than it.
+  if [ ! -f "$baseline_dir/node_modules/.package-lock.json" ] ||
+     [ "$baseline_dir/package-lock.json" -nt "$baseline_dir/node_modules/.package-lock.json" ]; then
+    say "installing the baseline's npm packages (npm ci)"
+    (cd "$baseline_dir" && npm ci --no-audit --no-fund >&2) || die "npm ci failed in $baseline_dir"
+  fi
+fi
+
+out="$SWITCHBOARD_ROOT/build/bench/$(date +%Y%m%d-%H%M%S)"
+mkdir -p "$out/bin"
+# Run from links to today's binaries: a rebuild meanwhile (the linker
+# writes a new file) does not change what is measured halfway.
+for bin in "$switchboard_bin" "$load_bin"; do
+  ln -f "$bin" "$out/bin/" 2>/dev/null || cp "$bin" "$out/bin/"
+done
+switchboard_bin="$out/bin/switchboard"
+load_bin="$out/bin/switchboard-load"
+clk_tck=$(getconf CLK_TCK)
+
+# --------------------------------------------------------------- cleanup
+
+# Processes we started; cleanup ends them by id.
+redis_pid=""
+server_pid=""
+load_pid=""
+monitor_pid=""
+
+# All descendants of $1, and $1 itself.
+tree_pids() {
+  ps -e -o pid=,ppid= | awk -v root="$1" '
+    { parent[$1] = $2 }
+    END {
+      want[root] = 1; n = 1
+      while (n) { n = 0; for (p in parent) if (!(p in want) && (parent[p] in want)) { want[p] = 1; n = 1 } }
+      for (p in want) if (p in parent) print p
+    }'
+}
+
+# Sends $2 (a signal) to $1 and every descendant, waits up to $3 seconds for
+# $1 to end, then kills what is left.
+stop_tree() {
+  local pid="$1" sig="$2" grace="$3"
+  [ -n "$pid" ] || return 0
+  local pids
+  pids=$(tree_pids "$pid")
+  [ -n "$pids" ] || { wait "$pid" 2>/dev/null || true; return 0; }
+  kill -"$sig" "$pid" 2>/dev/null || true
+  local waited=0
+  while [ "$waited" -lt $((grace * 10)) ] && [ -e "/proc/$pid" ] && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]; do
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+  # shellcheck disable=SC2086
+  kill -KILL $pids 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  trap - EXIT INT TERM
+  # The load tester stops in order on SIGINT; the servers on SIGTERM.
+  stop_tree "$load_pid" INT 3
+  stop_tree "$monitor_pid" TERM 1
+  stop_tree "$server_pid" TERM 5
+  stop_tree "$redis_pid" TERM 3
+  load_pid="" monitor_pid="" server_pid="" redis_pid=""
+}
+trap cleanup EXIT
+trap 'say "failed (status $?) at line $LINENO: $BASH_COMMAND"' ERR
+trap 'say "interrupted: stopping"; exit 130' INT TERM
+
+# ------------------------------------------------------------ processes
+
+# A free TCP port on loopback, below the ephemeral range so that none of the
+# load tester's own ports can take it.
+free_port() {
+  local p
+  for _ in $(seq 200); do
+    p=$((20000 + RANDOM % 12000))
+    if [ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ]; then echo "$p"; return 0; fi
+  done
+  die "no free port found"
+}
+
+start_redis() {
+  local log="$1"
+  redis_port=$(free_port)
+  setsid redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+    --daemonize no --logfile "$log" >/dev/null 2>&1 &
+  redis_pid=$!
+  for _ in $(seq 100); do
+    redis-cli -p "$redis_port" ping >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  die "redis-server did not start (see $log)"
+}
+
+# start_server TARGET LOG: a fresh node on a free port; returns when every
+# worker serves.
+start_server() {
+  local target="$1" log="$2"
+  server_port=$(free_port)
+  case "$target" in
+    switchboard)
+      setsid "$switchboard_bin" --bind 127.0.0.1 --port "$server_port" --workers "$workers" \
+        --redis "redis://127.0.0.1:$redis_port" --node bench --log-level warn --drain-seconds 1 >"$log" 2>&1 &
+      ;;
+    baseline)
+      setsid node "$baseline_dir/server.js" --bind 127.0.0.1 --port "$server_port" --workers "$workers" \
+        --redis "redis://127.0.0.1:$redis_port" --node bench >"$log" 2>&1 &
+      ;;
+  esac
+  server_pid=$!
+  for _ in $(seq 200); do
+    [ -e "/proc/$server_pid" ] || die "$target exited at start (see $log)"
+    case "$target" in
+      # Every worker's own health, not just the one the kernel picked.
+      switchboard)
+        [ "$(curl -s -m 1 "http://127.0.0.1:$server_port/metrics" 2>/dev/null |
+             grep -c '^switchboard_healthy{.*} 1$')" = "$workers" ] && return 0 ;;
+      baseline)
+        grep -q 'ready:' "$log" && return 0 ;;
+    esac
+    sleep 0.1
+  done
+  die "$target did not become ready in 20 s (see $log)"
+}
+
+# ------------------------------------------------------------ measuring
+
+# "utime+stime+cutime+cstime in ticks, VmRSS in KiB" summed over the server's
+# process tree (the master or primary and every worker).
+tree_usage() {
+  local p files=()
+  for p in $(tree_pids "$1"); do files+=("/proc/$p/stat" "/proc/$p/status"); done
+  [ ${#files[@]} -gt 0 ] || { echo "0 0"; return 0; }
+  # A process may end meanwhile: cat skips it. In a stat line the fields
+  # after the ")" that ends the command name are 3.. of proc(5), so 12-15
+  # are utime, stime, cutime and cstime.
+  { cat "${files[@]}" 2>/dev/null || true; } | awk '
+    /^[0-9]+ \(/ { sub(/^.*\) /, ""); split($0, f, " "); cpu += f[12] + f[13] + f[14] + f[15]; next }
+    /^VmRSS:/ { rss += $2 }
+    END { printf "%d %d\n", cpu, rss }'
+}
+
+# One line per process for the raw record.
+process_table() {
+  local p
+  for p in $(tree_pids "$1"); do
+    awk -v pid="$p" '/^(Name|PPid|VmRSS|VmHWM|Threads):/ {v = v " " $1 $2} END {print "pid " pid v}' \
+      "/proc/$p/status" 2>/dev/null || true
+    sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null |
+      awk -v pid="$p" -v hz="$clk_tck" '{printf "pid %s cpu_s utime %.2f stime %.2f cutime %.2f cstime %.2f\n", pid, $12/hz, $13/hz, $14/hz, $15/hz}' || true
+  done
+}
+
+# Reads the load tester's progress lines as they come, echoes them, and for
+# each one appends "second phase server_ticks server_rss_kib redis_ticks
+# count conns" to $1, where count is that second's deliveries (message
+# scenarios), cycles (churn) or handshakes (connect).
+monitor() {
+  local samples="$1" line second phase count conns usage redis
+  while IFS= read -r line; do
+    printf '    %s\n' "$line" >&2
+    [[ "$line" =~ ^\[\ *([0-9]+)s\ ([a-z]+) ]] || continue
+    second="${BASH_REMATCH[1]}" phase="${BASH_REMATCH[2]}"
+    usage=$(tree_usage "$server_pid")
+    redis=$(tree_usage "$redis_pid")
+    count=0 conns=0
+    if [[ "$line" =~ (delivered|cycles|handshakes)\ ([0-9]+)/s ]]; then count="${BASH_REMATCH[2]}"; fi
+    if [[ "$line" =~ conns\ ([0-9]+) ]]; then conns="${BASH_REMATCH[1]}"; fi
+    echo "$second $phase $usage ${redis%% *} $count $conns" >>"$samples"
+  done
+}
+
+# run_one TARGET SCENARIO: a fresh server, one load tester run, one line in
+# results.jsonl.
+run_one() {
+  local target="$1" scenario="$2"
+  local base="$out/$target-$scenario"
+  local args
+  read -r -a args <<<"$(scenario_args "$scenario")"
+  args+=(--url "ws://127.0.0.1:$server_port/ws")
+  [ "$plot" = 1 ] && args+=(--plot "$out/plots/$target-$scenario")
+  say "$target $scenario: $(describe "$scenario")"
+  echo "switchboard-load ${args[*]}" >"$base.cmd"
+
+  sleep 1  # let the fresh server settle before the idle snapshot
+  local idle idle0 redis_before begin_s end_s
+  # Two idle snapshots 2 s apart: what the server spends doing nothing
+  # (timers, probes, heartbeats), for the record.
+  idle0=$(tree_usage "$server_pid")
+  sleep 2
+  idle=$(tree_usage "$server_pid")
+  redis_before=$(tree_usage "$redis_pid")
+  { echo "# idle, before the load tester"; uptime; process_table "$server_pid"; } >"$base.server.txt"
+  : >"$base.samples"
+  begin_s=$(date +%s.%N)
+  "$load_bin" "${args[@]}" >"$base.json" 2>"$base.log" &
+  load_pid=$!
+  # tail ends by itself once the load tester has. Both run in the
+  # background: bash runs a trap (Ctrl-C) at once only while in `wait`.
+  { tail -n +1 -s 0.2 --pid="$load_pid" -F "$base.log" 2>/dev/null || true; } | monitor "$base.samples" &
+  monitor_pid=$!
+  local rc=0
+  wait "$load_pid" || rc=$?
+  load_pid=""
+  wait "$monitor_pid" || say "$target $scenario: progress monitor failed; the CPU window may be missing"
+  monitor_pid=""
+  end_s=$(date +%s.%N)
+  local after redis_after
+  after=$(tree_usage "$server_pid")
+  redis_after=$(tree_usage "$redis_pid")
+  { echo "# after the load tester"; uptime; process_table "$server_pid"; } >>"$base.server.txt"
+  if [ "$target" = switchboard ]; then
+    curl -s -m 2 "http://127.0.0.1:$server_port/metrics" >"$base.metrics" 2>/dev/null || true
+  fi
+  [ -s "$base.json" ] || { say "$target $scenario: the load tester printed no result (status $rc, see $base.log)"; return 0; }
+
+  # The server's CPU over the measured seconds: from the first progress line
+  # of the measure phase to the last, divided by what the load tester
+  # counted in the seconds between them (deliveries; cycles for churn).
+  # Hold: from the load tester's start to the first line of the hold phase,
+  # per connection opened; RSS per connection from the idle snapshot to the
+  # last line of the hold phase.
+  local server_json
+  server_json=$(awk -v hz="$clk_tck" -v scen="$scenario" \
+      -v idle_cpu="${idle% *}" -v idle_rss="${idle#* }" -v after_cpu="${after% *}" -v idle0_cpu="${idle0% *}" \
+      -v redis_before="${redis_before%% *}" -v redis_after="${redis_after%% *}" \
+      -v seconds="$(awk -v a="$begin_s" -v b="$end_s" 'BEGIN {print b - a}')" '
+    { sec[NR] = $1; ph[NR] = $2; cpu[NR] = $3; rss[NR] = $4; rcpu[NR] = $5; cnt[NR] = $6; conns[NR] = $7 }
+    $2 == "measure" { if (!a) a = NR; b = NR }
+    $2 == "hold" { if (!h) h = NR; last_hold = NR }
+    END {
+      out = sprintf("\"run_s\":%.1f,\"cpu_s_total\":%.3f,\"redis_cpu_s_total\":%.3f,\"idle_cpu_ms_per_s\":%.1f,\"rss_idle_kib\":%d", seconds, (after_cpu - idle_cpu) / hz, (redis_after - redis_before) / hz, (idle_cpu - idle0_cpu) * 1000 / hz / 2, idle_rss)
+      if (scen == "hold") {
+        if (h) {
+          opened = conns[last_hold]
+          out = out sprintf(",\"rss_hold_kib\":%d,\"held\":%d", rss[last_hold], opened)
+          if (opened > 0) {
+            out = out sprintf(",\"rss_kib_per_conn\":%.2f", (rss[last_hold] - idle_rss) / opened)
+            out = out sprintf(",\"cpu_us_per_handshake\":%.1f", (cpu[h] - idle_cpu) * 1e6 / hz / opened)
+          }
+        }
+      } else if (a && b > a) {
+        n = 0
+        for (i = a + 1; i <= b; i++) n += cnt[i]
+        out = out sprintf(",\"window_s\":%d,\"window_count\":%d,\"cpu_s_window\":%.3f,\"redis_cpu_s_window\":%.3f", sec[b] - sec[a], n, (cpu[b] - cpu[a]) / hz, (rcpu[b] - rcpu[a]) / hz)
+        if (n > 0) {
+          out = out sprintf(",\"cpu_us_per_delivery\":%.3f", (cpu[b] - cpu[a]) * 1e6 / hz / n)
+          out = out sprintf(",\"redis_cpu_us_per_delivery\":%.3f", (rcpu[b] - rcpu[a]) * 1e6 / hz / n)
+        }
+        out = out sprintf(",\"rss_kib_end\":%d", rss[b])
+      }
+      print "{" out "}"
+    }' "$base.samples")
+  jq -c --arg target "$target" --arg scenario "$scenario" --argjson server "$server_json" \
+     --arg load_avg "$(cut -d' ' -f1-3 /proc/loadavg)" --argjson status "$rc" \
+     '{target: $target, scenario: $scenario, status: $status, load_avg: $load_avg, server: $server, load: .}' \
+     "$base.json" >>"$out/results.jsonl"
+}
+
+# ---------------------------------------------------------------- report
+
+# A markdown table of one target's rows.
+table_of() {
+  jq -r --arg target "$1" '
+    def n(x; d): if x == null then "—" else (x * pow(10; d) | round / pow(10; d) | tostring) end;
+    def ms(x): if x == null then "—" elif x < 1 then "\(x * 1000 | round) µs" else "\(x * 100 | round / 100) ms" end;
+    select(.target == $target) |
+    .load as $l | .server as $s |
+    (if .scenario == "hold" then ($l.connections.opened / $l.connections.planned)
+     elif .scenario == "connect-rate" then (if $l.all.sent > 0 then $l.all.acknowledged / $l.all.sent else null end)
+     else $l.delivery_ratio end) as $ratio |
+    (if .scenario == "connect-rate" then $l.cycles_per_s else $l.connections.handshakes_per_s end) as $hs |
+    (if .scenario == "hold" then (if $s.cpu_us_per_handshake then "\(n($s.cpu_us_per_handshake; 0)) /conn" else "—" end)
+     elif .scenario == "connect-rate" then (if $s.cpu_us_per_delivery then "\(n($s.cpu_us_per_delivery; 0)) /cycle" else "—" end)
+     else n($s.cpu_us_per_delivery; 2) end) as $cpu |
+    (if $l.expected > 0 and $l.measured_s > 0 and $l.deliveries_per_s < 0.97 * $l.expected / $l.measured_s then " †" else "" end) as $behind |
+    "| \(.scenario) | \(if .scenario == "hold" or .scenario == "connect-rate" then "—" else n($l.deliveries_per_s; 0) + $behind end) | \(n($ratio; 4)) | \(ms($l.latency_ms.p50)) | \(ms($l.latency_ms.p99)) | \(ms($l.latency_ms.p99_9)) | \($cpu) | \(if $s.rss_kib_per_conn then "\(n($s.rss_kib_per_conn; 1)) KiB" else "—" end) | \(if $hs and $hs > 0 then n($hs; 0) else "—" end) | \(.load_avg | split(" ")[0]) |"
+  ' "$out/results.jsonl"
+}
+
+table_header='| scenario | deliveries/s | ratio | p50 | p99 | p99.9 | server CPU µs/delivery | RSS/conn | handshakes/s | load |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |'
+
+# Side by side: baseline/switchboard for costs, switchboard/baseline for rates.
+compare_table() {
+  jq -rs '
+    def n(x; d): if x == null then "—" else (x * pow(10; d) | round / pow(10; d) | tostring) end;
+    def ratio(a; b): if a == null or b == null or b == 0 then "—" else "\(n(a / b; 2))×" end;
+    def cpu(r): if r.scenario == "hold" then r.server.cpu_us_per_handshake else r.server.cpu_us_per_delivery end;
+    def hs(r): if r.scenario == "connect-rate" then r.load.cycles_per_s else r.load.connections.handshakes_per_s end;
+    (map(select(.target == "switchboard")) | INDEX(.scenario)) as $sb |
+    (map(select(.target == "baseline")) | INDEX(.scenario)) as $bl |
+    "| scenario | CPU µs sb | CPU µs node | node/sb | p99 ms sb | p99 ms node | node/sb | RSS/conn KiB sb | node | node/sb | handshakes/s sb | node | sb/node |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    (($sb | keys_unsorted)[] as $k | select($bl[$k]) | $sb[$k] as $a | $bl[$k] as $b |
+      "| \($k) | \(n(cpu($a); 2)) | \(n(cpu($b); 2)) | \(ratio(cpu($b); cpu($a))) | \(n($a.load.latency_ms.p99; 2)) | \(n($b.load.latency_ms.p99; 2)) | \(ratio($b.load.latency_ms.p99; $a.load.latency_ms.p99)) | \(n($a.server.rss_kib_per_conn; 1)) | \(n($b.server.rss_kib_per_conn; 1)) | \(ratio($b.server.rss_kib_per_conn; $a.server.rss_kib_per_conn)) | \(n(hs($a); 0)) | \(n(hs($b); 0)) | \(ratio(hs($a); hs($b))) |")
+  ' "$out/results.jsonl"
+}
+
+# ------------------------------------------------------------------- run
+
+say "output in $out"
+{
+  echo "date: $(date -Is)"
+  echo "command: $command_line"
+  echo "cpus: $(nproc) x $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
+  echo "memory: $(awk '/^MemTotal/ {print $2 " KiB"}' /proc/meminfo)"
+  echo "kernel: $(uname -r)"
+  echo "uptime at start: $(uptime)"
+  echo "switchboard: built $(stat -c %y "$switchboard_bin"), sha256 $(sha256sum "$switchboard_bin" | cut -c1-16)"
+  echo "switchboard-load: built $(stat -c %y "$load_bin"), sha256 $(sha256sum "$load_bin" | cut -c1-16)"
+  echo "redis: $(redis-server --version)"
+  command -v node >/dev/null && echo "node: $(node --version)"
+  echo "workers: $workers; duration: $duration s; warmup: $warmup s; quick: $quick"
+} >"$out/machine.txt"
+: >"$out/results.jsonl"
+started=$(date +%s)
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# Scenario by scenario, each target in turn, so that both see the machine in
+# the same state (it is shared: other work comes and goes). Every run gets a
+# fresh Redis and a fresh server: no run inherits another's heap,
+# subscriptions or connections.
+for scenario in "${scenarios[@]}"; do
+  for target in "${targets[@]}"; do
+    start_redis "$out/$target-$scenario.redis.log"
+    start_server "$target" "$out/$target-$scenario.server.log"
+    run_one "$target" "$scenario"
+    stop_tree "$server_pid" TERM 5
+    server_pid=""
+    stop_tree "$redis_pid" TERM 3
+    redis_pid=""
+  done
+done
+
+elapsed=$(( $(date +%s) - started ))
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "uptime at end: $(uptime)" >>"$out/machine.txt"
+
+{
+  echo "\`$command_line\`"
+  echo
+  echo "Benchmark $(date -Is): $(nproc) cores, $workers workers per server, ${duration} s windows$([ "$quick" = 1 ] && echo ", --quick"); ran ${elapsed} s; load average $load_start at start, $load_end at end."
+  for target in "${targets[@]}"; do
+    echo
+    echo "### $([ "$target" = switchboard ] && echo Switchboard || echo "Node baseline (cluster + ws + ioredis)")"
+    echo
+    echo "$table_header"
+    table_of "$target"
+  done
+  if [ ${#targets[@]} -eq 2 ]; then
+    echo
+    echo "### Side by side (node/sb: baseline over Switchboard; sb/node: Switchboard over baseline)"
+    echo
+    compare_table
+  fi
+  echo
+  echo "CPU: server processes' utime+stime over the measured window per delivery (hold: per connection opened; connect-rate: per connect-ping-close cycle). Ratio: delivered/expected (hold: opened/planned; connect-rate: cycles completed/started). Latency: delivery from scheduled send (hold: handshake; connect-rate: cycle). Handshakes/s: over the connect phase (rooms: including the join; connect-rate: cycles/s). Load: 1-minute load average when the run ended. †: fell behind, fewer deliveries arrived in the window than it owed (latency then includes the backlog)."
+} >"$out/table.md"
+cat "$out/table.md"
+say "done in ${elapsed} s; results in $out"
