@@ -1,7 +1,5 @@
 #include "server/bus.hpp"
 
-#include <array>
-
 #include "common/log.hpp"
 #include "common/protocol/envelope.hpp"
 #include "common/redis/error.hpp"
@@ -81,10 +79,7 @@ bool bus::ready() const {
 asio::awaitable<error_code> bus::publish(const std::string& channel, std::string_view envelope) {
   if (!ready()) co_return make_error_code(redis::errc::unavailable);
   auto sent_at = std::chrono::steady_clock::now();
-  auto [aec, conn] = co_await pool_.acquire();
-  if (aec) co_return make_error_code(redis::errc::unavailable);
-  std::array<std::string_view, 3> args{"PUBLISH", channel, envelope};
-  auto [ec, reply] = co_await conn->request(args);
+  auto [ec, reply] = co_await pool_.command("PUBLISH", channel, envelope);
   if (ec) co_return make_error_code(redis::errc::unavailable);
   metrics_.publish_latency.observe_ns(static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - sent_at).count()));

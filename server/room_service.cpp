@@ -160,15 +160,10 @@ void room_service::restore() { spawn(restore_all()); }
 
 asio::awaitable<void> room_service::restore_all() {
   std::set<std::string> rooms;
-  {
-    auto [aec, conn] = co_await pool_.acquire();
-    if (aec) co_return;
-    std::string worker_rooms = keys_.worker_rooms(worker_key_);
-    std::array<std::string_view, 2> smembers{"SMEMBERS", worker_rooms};
-    auto [ec, listed] = co_await conn->request(smembers);
-    if (ec || !listed || listed->type != REDIS_REPLY_ARRAY) co_return;
-    for (std::size_t i = 0; i < listed->elements; ++i) rooms.emplace(redis::text_of(*listed->element[i]));
-  }
+  std::string worker_rooms = keys_.worker_rooms(worker_key_);
+  auto [ec, listed] = co_await pool_.command("SMEMBERS", worker_rooms);
+  if (ec || !listed || listed->type != REDIS_REPLY_ARRAY) co_return;
+  for (std::size_t i = 0; i < listed->elements; ++i) rooms.emplace(redis::text_of(*listed->element[i]));
   for (const auto& [room, sessions] : hub_.rooms()) rooms.insert(room);
   for (const auto& room : rooms) spawn(write_room(room, [this, room] { return sync_writes(room); }));
 }
@@ -192,13 +187,7 @@ void room_service::sweep(const std::string& worker_key) {
 }
 
 asio::awaitable<void> room_service::run_sweep(std::string worker_key) {
-  auto [aec, conn] = co_await pool_.acquire();
-  if (aec) {
-    log::warn("presence sweep of worker " + worker_key + " failed: " + aec.message());
-    co_return;
-  }
-  std::array<std::string_view, 5> eval{"EVAL", sweep_script, "0", keys_.prefix(), worker_key};
-  auto [ec, reply] = co_await conn->request(eval);
+  auto [ec, reply] = co_await pool_.command("EVAL", sweep_script, "0", keys_.prefix(), worker_key);
   if (ec) {
     log::warn("presence sweep of worker " + worker_key + " failed: " + ec.message());
   } else if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0) {

@@ -1,8 +1,6 @@
 #include "server/subscription_probe.hpp"
 
-#include <array>
 #include <charconv>
-#include <tuple>
 #include <utility>
 
 #include "common/log.hpp"
@@ -54,15 +52,7 @@ asio::awaitable<void> subscription_probe::loop() {
     if (!subscriber_.is_ready() || !control_.is_up()) continue;
     std::string token = std::to_string(++sent_);
     auto sent_at = std::chrono::steady_clock::now();
-    error_code ec;
-    {
-      auto [aec, conn] = co_await pool_.acquire();
-      ec = aec;
-      if (!ec) {
-        std::array<std::string_view, 3> args{"PUBLISH", channel_, token};
-        std::tie(ec, std::ignore) = co_await conn->request(args);
-      }
-    }
+    auto [ec, reply] = co_await pool_.command("PUBLISH", channel_, token);
     if (ec) continue;  // the command side is failing; that is reported elsewhere
     while (returned_ < sent_ && std::chrono::steady_clock::now() - sent_at < deadline && !stopped_ && !restart_) {
       timer_.expires_after(std::chrono::milliseconds(20));

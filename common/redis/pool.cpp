@@ -135,6 +135,12 @@ asio::awaitable<pool::acquire_result> pool::acquire() {
   co_return acquire_result{error_code{}, std::move(w.granted)};
 }
 
+asio::awaitable<connection::result> pool::request(std::span<const std::string_view> args) {
+  auto [ec, conn] = co_await acquire();
+  if (ec) co_return connection::result{ec, nullptr};
+  co_return co_await conn->request(args);
+}
+
 asio::awaitable<pool::acquire_result> pool::open(place room) {
   error_code ec = co_await room.conn().connect(options_.where, options_.connect_timeout);
   // close() ran meanwhile: the connect may even have succeeded on a socket

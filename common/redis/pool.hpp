@@ -5,11 +5,14 @@
 // bodies built across awaits, blocking commands). `size` bounds the commands
 // a worker has in flight; a lease held for one round trip costs only that.
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <list>
 #include <memory>
+#include <span>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -92,6 +95,16 @@ class pool {
   // errc::timeout after acquire_timeout, errc::closed after close(), and
   // asio::error::operation_aborted when the caller is cancelled while queued.
   asio::awaitable<acquire_result> acquire();
+
+  // One command on a connection leased for its round trip only. A failed
+  // acquire() comes back as the error, with no reply.
+  asio::awaitable<connection::result> request(std::span<const std::string_view> args);
+  // request("PUBLISH", channel, message): the arguments must outlive the co_await.
+  template <typename... Args>
+  asio::awaitable<connection::result> command(const Args&... args) {
+    std::array<std::string_view, sizeof...(Args)> argv{std::string_view(args)...};
+    co_return co_await request(argv);
+  }
 
   // Closes every connection, leased ones too, and fails every waiter with
   // errc::closed; later acquires fail the same way. Leases still out stay

@@ -222,6 +222,30 @@ TEST_F(redis_pool_test, lends_a_working_connection_and_reuses_it) {
   EXPECT_EQ(get(counts.all), 1u);
 }
 
+TEST_F(redis_pool_test, request_leases_for_one_round_trip_only) {
+  testing::redis_process redis;
+  pool& p = make_pool(options_for(redis, 1));
+  auto [ec, reply] = await(p.command("ECHO", "hello"));
+  ASSERT_FALSE(ec) << ec.message();
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(text_of(*reply), "hello");
+  expect_gauges(1, 1, 0, 0);
+  // An error reply comes back as one, and the connection still returns.
+  auto [bad_ec, bad] = await(p.command("NOSUCHCOMMAND"));
+  EXPECT_EQ(bad_ec, make_error_code(errc::server_error));
+  expect_gauges(1, 1, 0, 0);
+  EXPECT_EQ(get(counters_.connects), 1u);
+}
+
+TEST_F(redis_pool_test, request_reports_a_failed_acquire_without_a_reply) {
+  pool_options options{.where = endpoint_of("redis://127.0.0.1:" + std::to_string(testing::free_tcp_port()))};
+  pool& p = make_pool(options);
+  auto [ec, reply] = await(p.command("PING"));
+  EXPECT_EQ(ec, make_error_code(errc::unavailable));
+  EXPECT_FALSE(reply);
+  expect_gauges(0, 0, 0, 0);
+}
+
 TEST_F(redis_pool_test, never_opens_more_than_size_under_concurrency) {
   testing::redis_process redis;
   constexpr std::size_t size = 4;
