@@ -29,26 +29,13 @@ bool is_expected_close(const error_code& ec) {
 
 }  // namespace
 
-ws_session::ws_session(tcp::socket socket, worker_context& ctx)
-    : ws_(std::move(socket)), ctx_(ctx), writer_wake_(ws_.get_executor()), close_deadline_(ws_.get_executor()) {
+ws_session::ws_session(tcp::socket socket, worker_context& ctx) : ws_(std::move(socket)), ctx_(ctx) {
   ++ctx_.sessions;
 }
 
 ws_session::~ws_session() { --ctx_.sessions; }
 
 void ws_session::start(http::request<http::string_body> request) {
-  asio::co_spawn(ws_.get_executor(), run(std::move(request)), [](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      log::error(std::string("session failed: ") + ex.what());
-    }
-  });
-}
-
-asio::awaitable<void> ws_session::run(http::request<http::string_body> request) {
-  auto self = shared_from_this();
   websocket::stream_base::timeout timeouts{};
   timeouts.handshake_timeout = ctx_.cfg.handshake_timeout;
   // Peers that vanish without a FIN are found by pings: Beast pings after
@@ -62,11 +49,16 @@ asio::awaitable<void> ws_session::run(http::request<http::string_body> request) 
   ws_.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& res) { res.set(http::field::server, "switchboard"); }));
 
-  auto [ec] = co_await ws_.async_accept(request, use_nothrow);
-  // The upgrade request's headers would otherwise live as long as the session.
-  request = {};
-  if (ec) co_return;
+  // The upgrade request is freed once the handshake is over.
+  auto upgrade = std::make_unique<http::request<http::string_body>>(std::move(request));
+  auto& req = *upgrade;
+  ws_.async_accept(req, [self = shared_from_this(), upgrade = std::move(upgrade)](error_code ec) {
+    self->on_accepted(ec);
+  });
+}
 
+void ws_session::on_accepted(error_code ec) {
+  if (ec) return;
   id_ = ctx_.ids.next();
   metrics::add(ctx_.metrics.connections_accepted);
   metrics::add(ctx_.metrics.connections_open);
@@ -74,82 +66,83 @@ asio::awaitable<void> ws_session::run(http::request<http::string_body> request) 
   send(protocol::welcome_frame(id_, ctx_.cfg.node, ctx_.index));
   // Upgraded while the worker stops: it still gets a proper goodbye.
   if (ctx_.stopping) close(websocket::close_code::going_away, "server shutting down");
-  asio::co_spawn(ws_.get_executor(), write_loop(), [self](std::exception_ptr e) {
-    if (e) log::error("session writer failed");
+  read_message();
+}
+
+void ws_session::read_message() {
+  ws_.async_read_some(asio::buffer(short_message_), [self = shared_from_this()](error_code ec, std::size_t n) {
+    self->on_message_start(ec, n);
   });
-
-  error_code why = co_await read_loop();
-
-  ended_ = true;
-  metrics::sub(ctx_.metrics.connections_open);
-  metrics::add(ctx_.metrics.closes[metrics::close_code_index(close_code_after(why))]);
-  ctx_.rooms.leave_all(id_, rooms_, *this);
-  rooms_.clear();
-  ctx_.hub.remove(*this);
-  metrics::sub(ctx_.metrics.queued_bytes, queue_.bytes());
-  queue_.clear();
-  writer_wake_.cancel();
-  close_deadline_.cancel();
 }
 
-int ws_session::close_code_after(const error_code& why) const {
-  if (closing_) return closing_->code;
-  if (why == websocket::error::closed) return ws_.reason().code;
-  if (why == websocket::error::message_too_big) return websocket::close_code::too_big;
-  if (why == websocket::error::bad_frame_payload) return websocket::close_code::bad_payload;
-  return 1006;  // ended without a close frame
+void ws_session::on_message_start(error_code ec, std::size_t n) {
+  if (ec) return end(ec);
+  metrics::add(ctx_.metrics.bytes_received, n);
+  if (ws_.is_message_done()) return on_message(std::string_view(short_message_.data(), n));
+  // Longer than short_message_: read the rest after what came so far.
+  long_message_ = std::make_unique<beast::flat_buffer>();
+  long_message_->commit(asio::buffer_copy(long_message_->prepare(n), asio::buffer(short_message_, n)));
+  ws_.async_read(*long_message_, [self = shared_from_this()](error_code ec, std::size_t n) {
+    self->on_message_rest(ec, n);
+  });
 }
 
-asio::awaitable<error_code> ws_session::read_loop() {
-  for (;;) {
-    auto [ec, n] = co_await ws_.async_read(buffer_, use_nothrow);
-    if (ec) {
-      if (!is_expected_close(ec)) log::debug("session " + id_ + ": read: " + ec.message());
-      co_return ec;
-    }
-    metrics::add(ctx_.metrics.bytes_received, n);
-    if (ws_.got_binary()) {
-      answer_error(protocol::error_kind::unsupported, "binary frames are not supported", std::nullopt);
-    } else {
-      auto data = buffer_.cdata();
-      co_await handle(std::string_view(static_cast<const char*>(data.data()), data.size()));
-    }
-    buffer_.consume(buffer_.size());
-    // Give back what a large message made the buffer grow to.
-    if (buffer_.capacity() > 4096) buffer_.shrink_to_fit();
+void ws_session::on_message_rest(error_code ec, std::size_t n) {
+  auto message = std::move(long_message_);
+  if (ec) return end(ec);
+  metrics::add(ctx_.metrics.bytes_received, n);
+  auto data = message->cdata();
+  on_message(std::string_view(static_cast<const char*>(data.data()), data.size()));
+}
+
+void ws_session::on_message(std::string_view text) {
+  if (ws_.got_binary()) {
+    answer_error(protocol::error_kind::unsupported, "binary frames are not supported", std::nullopt);
+    return read_message();
   }
-}
-
-asio::awaitable<void> ws_session::handle(std::string_view text) {
   auto parsed = protocol::parse_request(text);
   if (auto* err = std::get_if<protocol::request_error>(&parsed)) {
     metrics::add(ctx_.metrics.received[metrics::request_types.size() - 1]);
     answer_error(err->kind, err->message, err->ref);
-    co_return;
+    return read_message();
   }
   auto& req = std::get<protocol::request>(parsed);
   metrics::add(ctx_.metrics.received[static_cast<std::size_t>(req.type)]);
+  // Answered on the spot: a ping, and a direct message to an id no worker
+  // hands out (no such client is connected).
+  if (req.type == protocol::request_type::ping) {
+    send(protocol::pong_frame(req.ref));
+    return read_message();
+  }
+  if (req.type == protocol::request_type::direct && !protocol::worker_key_of(req.to)) {
+    if (req.ref) send(protocol::ack_frame(*req.ref));
+    return read_message();
+  }
+  asio::co_spawn(ws_.get_executor(), serve(std::move(req)), [self = shared_from_this()](std::exception_ptr e) {
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        log::error("session " + self->id_ + ": request failed: " + ex.what());
+      }
+    }
+    self->read_message();
+  });
+}
+
+asio::awaitable<void> ws_session::serve(protocol::request req) {
   using protocol::request_type;
   using protocol::scope;
   switch (req.type) {
-    case request_type::ping:
-      send(protocol::pong_frame(req.ref));
-      break;
     case request_type::broadcast: {
       auto frame = protocol::message_frame(scope::broadcast, id_, {}, req.data);
       co_await publish(ctx_.keys.broadcast_channel(), protocol::encode_envelope(scope::broadcast, {}, frame), req.ref);
       break;
     }
     case request_type::direct: {
-      auto owner = protocol::worker_key_of(req.to);
-      if (!owner) {
-        // No worker hands out such an id: no such client is connected.
-        if (req.ref) send(protocol::ack_frame(*req.ref));
-        break;
-      }
       auto frame = protocol::message_frame(scope::direct, id_, req.to, req.data);
-      co_await publish(ctx_.keys.direct_channel(*owner), protocol::encode_envelope(scope::direct, req.to, frame),
-                       req.ref);
+      co_await publish(ctx_.keys.direct_channel(*protocol::worker_key_of(req.to)),
+                       protocol::encode_envelope(scope::direct, req.to, frame), req.ref);
       break;
     }
     case request_type::join:
@@ -178,6 +171,9 @@ asio::awaitable<void> ws_session::handle(std::string_view text) {
       }
       break;
     }
+    case request_type::ping:
+      send(protocol::pong_frame(req.ref));
+      break;
   }
 }
 
@@ -197,8 +193,29 @@ void ws_session::answer_error(protocol::error_kind kind, std::string_view messag
   send(protocol::error_frame(kind, message, ref));
 }
 
+void ws_session::end(const error_code& why) {
+  if (!is_expected_close(why)) log::debug("session " + id_ + ": read: " + why.message());
+  ended_ = true;
+  metrics::sub(ctx_.metrics.connections_open);
+  metrics::add(ctx_.metrics.closes[metrics::close_code_index(close_code_after(why))]);
+  ctx_.rooms.leave_all(id_, rooms_, *this);
+  rooms_.clear();
+  ctx_.hub.remove(*this);
+  metrics::sub(ctx_.metrics.queued_bytes, queue_.bytes());
+  queue_.clear();
+  if (closing_) closing_->deadline.cancel();
+}
+
+int ws_session::close_code_after(const error_code& why) const {
+  if (closing_) return closing_->reason.code;
+  if (why == websocket::error::closed) return ws_.reason().code;
+  if (why == websocket::error::message_too_big) return websocket::close_code::too_big;
+  if (why == websocket::error::bad_frame_payload) return websocket::close_code::bad_payload;
+  return 1006;  // ended without a close frame
+}
+
 void ws_session::send(std::shared_ptr<const std::string> frame) {
-  if (ended_ || closing_) return;
+  if (ended_ || closing_ || write_failed_) return;
   if (queue_.bytes() + frame->size() > ctx_.cfg.send_queue_bytes) {
     // Drop the backlog: it is what made the client too slow, and keeping it
     // would let one client hold memory the others need.
@@ -206,52 +223,60 @@ void ws_session::send(std::shared_ptr<const std::string> frame) {
     metrics::add(ctx_.metrics.slow_consumer_closes);
     log::debug("session " + id_ + ": slow consumer, closing");
     queue_.clear();
-    closing_ = websocket::close_reason(websocket::close_code::policy_error, "slow consumer");
-    force_close_after(close_grace);
-    writer_wake_.cancel();
+    begin_close(websocket::close_reason(websocket::close_code::policy_error, "slow consumer"));
     return;
   }
   metrics::add(ctx_.metrics.queued_bytes, frame->size());
   queue_.push(std::move(frame));
-  writer_wake_.cancel();
+  if (!writing_) write_next();
 }
 
 void ws_session::close(websocket::close_code code, std::string_view reason) {
   if (ended_ || closing_) return;
-  closing_ = websocket::close_reason(code, reason);
-  force_close_after(close_grace);
-  writer_wake_.cancel();
+  begin_close(websocket::close_reason(code, reason));
 }
 
-void ws_session::force_close_after(std::chrono::seconds grace) {
-  close_deadline_.expires_after(grace);
-  close_deadline_.async_wait([self = shared_from_this()](error_code ec) {
+void ws_session::begin_close(websocket::close_reason reason) {
+  closing_ = std::make_unique<closing_state>(std::move(reason), ws_.get_executor());
+  closing_->deadline.expires_after(close_grace);
+  closing_->deadline.async_wait([self = shared_from_this()](error_code ec) {
     if (ec) return;
     error_code ignored;
     beast::get_lowest_layer(self->ws_).close(ignored);
   });
+  if (!writing_) write_next();
 }
 
-asio::awaitable<void> ws_session::write_loop() {
-  // Invariant: at most one async_write in flight (Beast requires it), and it
-  // is this loop's.
-  while (!ended_) {
-    if (queue_.empty()) {
-      if (closing_) break;
-      writer_wake_.expires_at(asio::steady_timer::time_point::max());
-      co_await writer_wake_.async_wait(use_nothrow);
-      continue;
-    }
-    auto frame = queue_.pop();
-    metrics::sub(ctx_.metrics.queued_bytes, frame->size());
-    auto [ec, n] = co_await ws_.async_write(asio::buffer(*frame), use_nothrow);
-    if (ec) co_return;
-    metrics::add(ctx_.metrics.bytes_sent, n);
+// Invariant: at most one Beast write (frame or close) in flight, and
+// writing_ or closing_->frame_started says which.
+void ws_session::write_next() {
+  if (ended_ || write_failed_) return;
+  if (queue_.empty()) {
+    if (!closing_ || closing_->frame_started) return;
+    closing_->frame_started = true;
+    ws_.async_close(closing_->reason, [self = shared_from_this()](error_code ec) {
+      if (ec && !is_expected_close(ec)) log::debug("session " + self->id_ + ": close: " + ec.message());
+    });
+    return;
   }
-  if (closing_ && !ended_) {
-    auto [ec] = co_await ws_.async_close(*closing_, use_nothrow);
-    if (ec && !is_expected_close(ec)) log::debug("session " + id_ + ": close: " + ec.message());
+  writing_ = queue_.pop();
+  metrics::sub(ctx_.metrics.queued_bytes, writing_->size());
+  ws_.async_write(asio::buffer(*writing_), [self = shared_from_this()](error_code ec, std::size_t n) {
+    self->on_written(ec, n);
+  });
+}
+
+void ws_session::on_written(error_code ec, std::size_t n) {
+  writing_.reset();
+  if (ec) {
+    // The read side sees the same failure and ends the session.
+    write_failed_ = true;
+    metrics::sub(ctx_.metrics.queued_bytes, queue_.bytes());
+    queue_.clear();
+    return;
   }
+  metrics::add(ctx_.metrics.bytes_sent, n);
+  write_next();
 }
 
 }  // namespace switchboard

@@ -1,10 +1,18 @@
 #pragma once
-// One WebSocket client: a read loop that answers requests in order, and a
-// write loop that drains a queue bounded in bytes.
+// One WebSocket client. Reading: one message at a time, the next read starts
+// once the request it carried is answered, so answers keep request order.
+// Writing: a queue bounded in bytes, drained one frame per Beast write.
+//
+// Shaped for tens of thousands of idle clients per worker: callbacks rather
+// than coroutines, so an idle session holds one pending read into a small
+// buffer of its own and nothing else. A coroutine exists only while a request
+// waits on Redis, and a large buffer only while a long message is read.
 
+#include <array>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/frame_queue.hpp"
@@ -38,28 +46,48 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   std::vector<std::string>& rooms() { return rooms_; }
 
  private:
-  asio::awaitable<void> run(http::request<http::string_body> request);
-  // Returns why the connection ended.
-  asio::awaitable<error_code> read_loop();
-  // The close code this session ended with, for metrics.
-  int close_code_after(const error_code& why) const;
-  asio::awaitable<void> write_loop();
-  asio::awaitable<void> handle(std::string_view text);
+  void on_accepted(error_code ec);
+  void read_message();
+  void on_message_start(error_code ec, std::size_t n);
+  void on_message_rest(error_code ec, std::size_t n);
+  // Answers one complete message; reading resumes when the answer is queued.
+  void on_message(std::string_view text);
+  // The requests that wait on Redis.
+  asio::awaitable<void> serve(protocol::request req);
   asio::awaitable<void> publish(const std::string& channel, std::string envelope,
                                 const std::optional<std::string>& ref);
   void answer_error(protocol::error_kind kind, std::string_view message, const std::optional<std::string>& ref);
-  void force_close_after(std::chrono::seconds grace);
+  // The read side is over: the session leaves the hub and its rooms.
+  void end(const error_code& why);
+  // The close code this session ended with, for metrics.
+  int close_code_after(const error_code& why) const;
+
+  void write_next();
+  void on_written(error_code ec, std::size_t n);
+  void begin_close(websocket::close_reason reason);
+
+  // Allocated only once the session starts closing.
+  struct closing_state {
+    closing_state(websocket::close_reason r, const asio::any_io_executor& ex) : reason(std::move(r)), deadline(ex) {}
+    websocket::close_reason reason;
+    asio::steady_timer deadline;  // a close that does not finish in time ends the socket
+    bool frame_started = false;   // async_close is under way
+  };
+
+  // Most requests fit here; a longer message continues in long_message_.
+  static constexpr std::size_t short_message_bytes = 256;
 
   websocket::stream<tcp::socket> ws_;
   worker_context& ctx_;
-  beast::flat_buffer buffer_;
   std::string id_;
   std::vector<std::string> rooms_;
-  frame_queue queue_;                 // not counting the frame being written
-  asio::steady_timer writer_wake_;    // the write loop parks here while the queue is empty
-  asio::steady_timer close_deadline_; // a close that does not finish in time ends the socket
-  std::optional<websocket::close_reason> closing_;
-  bool ended_ = false;                // the read loop is over
+  frame_queue queue_;                            // not counting the frame being written
+  std::shared_ptr<const std::string> writing_;   // the frame Beast is writing, if any
+  std::unique_ptr<closing_state> closing_;
+  std::unique_ptr<beast::flat_buffer> long_message_;
+  std::array<char, short_message_bytes> short_message_;
+  bool ended_ = false;         // the read side is over
+  bool write_failed_ = false;  // nothing more can be written
 };
 
 }  // namespace switchboard

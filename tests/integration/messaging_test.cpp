@@ -171,6 +171,47 @@ TEST_F(cluster_test, answers_come_in_request_order_for_a_mixed_burst) {
   }
 }
 
+// A worker reads a message into a small buffer of the session's own and
+// continues a longer one elsewhere: lengths around that boundary, messages
+// sent as many small frames, and all of it pipelined, so that one read
+// holds the end of one message and the start of the next.
+TEST_F(cluster_test, messages_of_every_length_and_fragmentation_arrive_intact_and_in_order) {
+  start_server();
+  ws_client a0 = connect_on(0);
+  ws_client b1 = connect_on(1);
+  const std::vector<std::size_t> lengths{0, 100, 190, 200, 210, 220, 230, 240, 250, 256, 300, 1000, 1600, 5000, 60000};
+  const std::vector<std::size_t> fragments{0, 1, 7, 100};
+
+  std::vector<json> expected_answers;
+  std::vector<json> expected_at_b;
+  int ref = 0;
+  for (std::size_t fragment : fragments) {
+    for (std::size_t length : lengths) {
+      const json data = {{"s", std::string(length, static_cast<char>('a' + ref % 26))}};
+      const json request = {{"type", "direct"}, {"to", b1.id()}, {"ref", ref}, {"data", data}};
+      if (fragment == 0) {
+        a0.send_json(request);
+      } else {
+        a0.send_fragmented(request.dump(), fragment);
+      }
+      expected_answers.push_back({{"type", "ack"}, {"ref", ref}});
+      expected_at_b.push_back(data);
+      a0.send_json({{"type", "ping"}, {"ref", "p" + std::to_string(ref)}});
+      expected_answers.push_back({{"type", "pong"}, {"ref", "p" + std::to_string(ref)}});
+      ++ref;
+    }
+  }
+
+  for (std::size_t i = 0; i < expected_answers.size(); ++i) {
+    ASSERT_EQ(a0.next_answer(), expected_answers[i]) << "answer " << i;
+  }
+  for (std::size_t i = 0; i < expected_at_b.size(); ++i) {
+    json frame = b1.next();
+    ASSERT_EQ(frame.value("type", ""), "message") << frame.dump().substr(0, 200);
+    ASSERT_EQ(frame["data"], expected_at_b[i]) << "delivery " << i;
+  }
+}
+
 TEST_F(cluster_test, slow_consumer_is_closed_and_nobody_else_is_slowed) {
   start_server({.extra_flags = {"--send-queue-bytes", "1MiB"}});
   ws_client a0 = connect_on(0);

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <tuple>
+
 #include <boost/url/parse.hpp>
 
 namespace switchboard::testing {
@@ -12,6 +15,7 @@ struct ws_client::session {
   struct outgoing {
     std::string bytes;
     bool binary = false;
+    std::size_t fragment = 0;  // sent as frames of this many bytes; 0: one frame
   };
 
   websocket::stream<tcp::socket> ws;
@@ -87,7 +91,18 @@ asio::awaitable<void> write_loop(session_ptr s) {
     // while send_text() queues more.
     auto& front = s->outbox.front();
     s->ws.binary(front.binary);
-    auto [ec, n] = co_await s->ws.async_write(asio::buffer(front.bytes), use_nothrow);
+    error_code ec;
+    if (front.fragment == 0) {
+      std::tie(ec, std::ignore) = co_await s->ws.async_write(asio::buffer(front.bytes), use_nothrow);
+    } else {
+      std::string_view rest = front.bytes;
+      do {
+        auto piece = rest.substr(0, front.fragment);
+        rest.remove_prefix(piece.size());
+        std::tie(ec, std::ignore) =
+            co_await s->ws.async_write_some(rest.empty(), asio::buffer(piece.data(), piece.size()), use_nothrow);
+      } while (!ec && !rest.empty());
+    }
     if (ec) {
       s->outbox.clear();
       // A write fails when the server has hung up; the read loop says why.
@@ -197,16 +212,16 @@ std::string ws_client::worker_key() const {
   return id.substr(0, id.find('.'));
 }
 
-void ws_client::send_text(std::string text) {
-  session_->outbox.push_back({std::move(text), false});
-  if (!session_->writing) {
-    session_->writing = true;
-    asio::co_spawn(loop_->context(), write_loop(session_), asio::detached);
-  }
+void ws_client::send_text(std::string text) { queue(std::move(text), false, 0); }
+
+void ws_client::send_fragmented(std::string text, std::size_t fragment) {
+  queue(std::move(text), false, std::max<std::size_t>(fragment, 1));
 }
 
-void ws_client::send_binary(std::string bytes) {
-  session_->outbox.push_back({std::move(bytes), true});
+void ws_client::send_binary(std::string bytes) { queue(std::move(bytes), true, 0); }
+
+void ws_client::queue(std::string bytes, bool binary, std::size_t fragment) {
+  session_->outbox.push_back({std::move(bytes), binary, fragment});
   if (!session_->writing) {
     session_->writing = true;
     asio::co_spawn(loop_->context(), write_loop(session_), asio::detached);

@@ -63,6 +63,8 @@ class ws_client {
   void send_text(std::string text);
   void send_json(const json& frame) { send_text(frame.dump()); }
   void send_binary(std::string bytes);
+  // A text message sent as continuation frames of `fragment` bytes each.
+  void send_fragmented(std::string text, std::size_t fragment);
 
   // The next frame, waiting up to `timeout`.
   json next(std::chrono::milliseconds timeout = default_wait);
@@ -96,6 +98,7 @@ class ws_client {
   struct session;
 
  private:
+  void queue(std::string bytes, bool binary, std::size_t fragment);
   // Takes the first frame that `match` accepts, waiting for one up to `timeout`.
   json take_first(const std::function<bool(const json&)>& match, std::string_view what,
                   std::chrono::milliseconds timeout);
