@@ -282,6 +282,16 @@ tree_usage() {
     END { printf "%d %d\n", cpu, rss }'
 }
 
+# utime+cutime in ticks over the server's process tree: with tree_usage's
+# total, the share of the server's CPU that the kernel spent for it.
+tree_user_ticks() {
+  local p files=()
+  for p in $(tree_pids "$1"); do files+=("/proc/$p/stat"); done
+  [ ${#files[@]} -gt 0 ] || { echo 0; return 0; }
+  { cat "${files[@]}" 2>/dev/null || true; } |
+    awk '{ sub(/^.*\) /, ""); split($0, f, " "); user += f[12] + f[14] } END { printf "%d\n", user }'
+}
+
 # One line per process for the raw record.
 process_table() {
   local p
@@ -331,6 +341,7 @@ run_one() {
   idle0=$(tree_usage "$server_pid")
   sleep 2
   idle=$(tree_usage "$server_pid")
+  user_before=$(tree_user_ticks "$server_pid")
   redis_before=$(tree_usage "$redis_pid")
   { echo "# idle, before the load tester"; uptime; process_table "$server_pid"; } >"$base.server.txt"
   : >"$base.samples"
@@ -347,8 +358,9 @@ run_one() {
   wait "$monitor_pid" || say "$target $scenario: progress monitor failed; the CPU window may be missing"
   monitor_pid=""
   end_s=$(date +%s.%N)
-  local after redis_after
+  local after redis_after user_after
   after=$(tree_usage "$server_pid")
+  user_after=$(tree_user_ticks "$server_pid")
   redis_after=$(tree_usage "$redis_pid")
   { echo "# after the load tester"; uptime; process_table "$server_pid"; } >>"$base.server.txt"
   if [ "$target" = switchboard ]; then
@@ -366,12 +378,14 @@ run_one() {
   server_json=$(awk -v hz="$clk_tck" -v scen="$scenario" \
       -v idle_cpu="${idle% *}" -v idle_rss="${idle#* }" -v after_cpu="${after% *}" -v idle0_cpu="${idle0% *}" \
       -v redis_before="${redis_before%% *}" -v redis_after="${redis_after%% *}" \
+      -v user_ticks="$((user_after - user_before))" \
       -v seconds="$(awk -v a="$begin_s" -v b="$end_s" 'BEGIN {print b - a}')" '
     { sec[NR] = $1; ph[NR] = $2; cpu[NR] = $3; rss[NR] = $4; rcpu[NR] = $5; cnt[NR] = $6; conns[NR] = $7 }
     $2 == "measure" { if (!a) a = NR; b = NR }
     $2 == "hold" { if (!h) h = NR; last_hold = NR }
     END {
-      out = sprintf("\"run_s\":%.1f,\"cpu_s_total\":%.3f,\"redis_cpu_s_total\":%.3f,\"idle_cpu_ms_per_s\":%.1f,\"rss_idle_kib\":%d", seconds, (after_cpu - idle_cpu) / hz, (redis_after - redis_before) / hz, (idle_cpu - idle0_cpu) * 1000 / hz / 2, idle_rss)
+      if (after_cpu > idle_cpu) kernel_share = sprintf(",\"kernel_share\":%.3f", 1 - user_ticks / (after_cpu - idle_cpu))
+      out = sprintf("\"run_s\":%.1f" kernel_share ",\"cpu_s_total\":%.3f,\"redis_cpu_s_total\":%.3f,\"idle_cpu_ms_per_s\":%.1f,\"rss_idle_kib\":%d", seconds, (after_cpu - idle_cpu) / hz, (redis_after - redis_before) / hz, (idle_cpu - idle0_cpu) * 1000 / hz / 2, idle_rss)
       if (scen == "hold") {
         if (h) {
           opened = conns[last_hold]
@@ -416,12 +430,12 @@ table_of() {
      elif .scenario == "connect-rate" then (if $s.cpu_us_per_delivery then "\(n($s.cpu_us_per_delivery; 0)) /cycle" else "—" end)
      else n($s.cpu_us_per_delivery; 2) end) as $cpu |
     (if $l.expected > 0 and $l.measured_s > 0 and $l.deliveries_per_s < 0.97 * $l.expected / $l.measured_s then " †" else "" end) as $behind |
-    "| \(.scenario) | \(if .scenario == "hold" or .scenario == "connect-rate" then "—" else n($l.deliveries_per_s; 0) + $behind end) | \(n($ratio; 4)) | \(ms($l.latency_ms.p50)) | \(ms($l.latency_ms.p99)) | \(ms($l.latency_ms.p99_9)) | \($cpu) | \(if $s.rss_kib_per_conn then "\(n($s.rss_kib_per_conn; 1)) KiB" else "—" end) | \(if $hs and $hs > 0 then n($hs; 0) else "—" end) | \(.load_avg | split(" ")[0]) |"
+    "| \(.scenario) | \(if .scenario == "hold" or .scenario == "connect-rate" then "—" else n($l.deliveries_per_s; 0) + $behind end) | \(n($ratio; 4)) | \(ms($l.latency_ms.p50)) | \(ms($l.latency_ms.p99)) | \(ms($l.latency_ms.p99_9)) | \($cpu) | \(if $s.rss_kib_per_conn then "\(n($s.rss_kib_per_conn; 1)) KiB" else "—" end) | \(if $hs and $hs > 0 then n($hs; 0) else "—" end) | \(if $s.kernel_share then "\($s.kernel_share * 100 | round) %" else "—" end) | \(.load_avg | split(" ")[0]) |"
   ' "$out/results.jsonl"
 }
 
-table_header='| scenario | deliveries/s | ratio | p50 | p99 | p99.9 | server CPU µs/delivery | RSS/conn | handshakes/s | load |
-| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |'
+table_header='| scenario | deliveries/s | ratio | p50 | p99 | p99.9 | server CPU µs/delivery | RSS/conn | handshakes/s | kernel | load |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |'
 
 # Side by side: baseline/switchboard for costs, switchboard/baseline for rates.
 compare_table() {
@@ -432,10 +446,11 @@ compare_table() {
     def hs(r): if r.scenario == "connect-rate" then r.load.cycles_per_s else r.load.connections.handshakes_per_s end;
     (map(select(.target == "switchboard")) | INDEX(.scenario)) as $sb |
     (map(select(.target == "baseline")) | INDEX(.scenario)) as $bl |
-    "| scenario | CPU µs sb | CPU µs node | node/sb | p99 ms sb | p99 ms node | node/sb | RSS/conn KiB sb | node | node/sb | handshakes/s sb | node | sb/node |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    def kernel(r): if cpu(r) == null or r.server.kernel_share == null then null else cpu(r) * r.server.kernel_share end;
+    "| scenario | CPU µs sb | CPU µs node | node/sb | ceiling | p99 ms sb | p99 ms node | node/sb | RSS/conn KiB sb | node | node/sb | handshakes/s sb | node | sb/node |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     (($sb | keys_unsorted)[] as $k | select($bl[$k]) | $sb[$k] as $a | $bl[$k] as $b |
-      "| \($k) | \(n(cpu($a); 2)) | \(n(cpu($b); 2)) | \(ratio(cpu($b); cpu($a))) | \(n($a.load.latency_ms.p99; 2)) | \(n($b.load.latency_ms.p99; 2)) | \(ratio($b.load.latency_ms.p99; $a.load.latency_ms.p99)) | \(n($a.server.rss_kib_per_conn; 1)) | \(n($b.server.rss_kib_per_conn; 1)) | \(ratio($b.server.rss_kib_per_conn; $a.server.rss_kib_per_conn)) | \(n(hs($a); 0)) | \(n(hs($b); 0)) | \(ratio(hs($a); hs($b))) |")
+      "| \($k) | \(n(cpu($a); 2)) | \(n(cpu($b); 2)) | \(ratio(cpu($b); cpu($a))) | \(ratio(cpu($b); kernel($a))) | \(n($a.load.latency_ms.p99; 2)) | \(n($b.load.latency_ms.p99; 2)) | \(ratio($b.load.latency_ms.p99; $a.load.latency_ms.p99)) | \(n($a.server.rss_kib_per_conn; 1)) | \(n($b.server.rss_kib_per_conn; 1)) | \(ratio($b.server.rss_kib_per_conn; $a.server.rss_kib_per_conn)) | \(n(hs($a); 0)) | \(n(hs($b); 0)) | \(ratio(hs($a); hs($b))) |")
   ' "$out/results.jsonl"
 }
 
@@ -497,7 +512,7 @@ echo "uptime at end: $(uptime)" >>"$out/machine.txt"
     compare_table
   fi
   echo
-  echo "CPU: server processes' utime+stime over the measured window per delivery (hold: per connection opened; connect-rate: per connect-ping-close cycle). Ratio: delivered/expected (hold: opened/planned; connect-rate: cycles completed/started). Latency: delivery from scheduled send (hold: handshake; connect-rate: cycle). Handshakes/s: over the connect phase (rooms: including the join; connect-rate: cycles/s). Load: 1-minute load average when the run ended. †: fell behind, fewer deliveries arrived in the window than it owed (latency then includes the backlog)."
+  echo "CPU: server processes' utime+stime over the measured window per delivery (hold: per connection opened; connect-rate: per connect-ping-close cycle). Ratio: delivered/expected (hold: opened/planned; connect-rate: cycles completed/started). Latency: delivery from scheduled send (hold: handshake; connect-rate: cycle). Handshakes/s: over the connect phase (rooms: including the join; connect-rate: cycles/s). Kernel: share of the server's CPU (user+system over the whole run) spent in the kernel. Ceiling: the node/sb CPU ratio Switchboard would reach with no user-space CPU at all (baseline CPU over Switchboard's kernel CPU per delivery). Load: 1-minute load average when the run ended. †: fell behind, fewer deliveries arrived in the window than it owed (latency then includes the backlog)."
 } >"$out/table.md"
 cat "$out/table.md"
 say "done in ${elapsed} s; results in $out"

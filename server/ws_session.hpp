@@ -77,7 +77,9 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   // Most requests fit here; a longer message continues in long_message_.
   static constexpr std::size_t short_message_bytes = 256;
 
-  websocket::stream<tcp::socket> ws_;
+  // Without permessage-deflate, which the protocol does not use: Beast then
+  // leaves its compression state and code paths out.
+  websocket::stream<tcp::socket, false> ws_;
   worker_context& ctx_;
   std::string id_;
   std::vector<std::string> rooms_;
