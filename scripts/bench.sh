@@ -28,7 +28,8 @@ Usage: scripts/bench.sh [options]
   --duration S      measured seconds of each message and connect-rate run
                     (default 30, --quick 5); hold keeps its connections S/2 s
   --only LIST       comma-separated scenarios to run (default: all):
-                    fanout-1k fanout-10k direct rooms hold connect-rate
+                    fanout-1k fanout-10k fanout-max direct rooms hold
+                    connect-rate
   --workers N       worker processes of each server (default 2)
   --plot            also write the load tester's CSV and PNG charts per run
   --no-build        use build/ as it is (default: build switchboard and
@@ -43,7 +44,7 @@ EOF
 # ---------------------------------------------------------------- options
 
 command_line="scripts/bench.sh $*"
-all_scenarios=(fanout-1k fanout-10k direct rooms hold connect-rate)
+all_scenarios=(fanout-1k fanout-10k fanout-max direct rooms hold connect-rate)
 targets=(switchboard)
 quick=0
 duration=""
@@ -99,6 +100,9 @@ scenario_args() {
     # As many deliveries per second as fanout-1k, ten times the recipients
     # per message. 20,000 open files per process: 2 load processes.
     fanout-10k) echo fanout -c "$big" -P 10 -r 4 --procs 2 --source-addrs 2 "${common[@]}" ;;
+    # Closed loop: each publisher keeps 4 broadcasts unacknowledged, so the
+    # rate is whatever the server, Redis and the load tester together allow.
+    fanout-max) echo fanout -c 1000 -P 10 --closed -w 4 "${common[@]}" ;;
     direct) echo direct -c "$pairs_clients" -r "$pairs_clients" "${common[@]}" ;;
     rooms) echo rooms --rooms "$rooms" --room-size 10 -P 10 -r "$rooms" "${common[@]}" ;;
     hold) echo connect -c "$held" --procs 2 --source-addrs 2 -d "$hold_seconds" ;;
@@ -111,6 +115,7 @@ describe() {
   case "$1" in
     fanout-1k) echo "broadcast to 1000 clients, 40/s from 10 publishers" ;;
     fanout-10k) echo "broadcast to $big clients, 4/s from 10 publishers, 2 load processes" ;;
+    fanout-max) echo "broadcast to 1000 clients as fast as it goes: 10 publishers, 4 unacknowledged each" ;;
     direct) echo "$((pairs_clients / 2)) pairs on different workers, $pairs_clients direct messages/s" ;;
     rooms) echo "$rooms rooms of 10, $rooms room messages/s from 10 senders outside the rooms" ;;
     hold) echo "open $held connections, hold them ${hold_seconds} s idle" ;;
