@@ -254,6 +254,7 @@ void ws_session::write_next() {
   if (queue_.empty()) {
     if (!closing_ || closing_->frame_started) return;
     closing_->frame_started = true;
+    ws_.next_layer().cork(false);
     ws_.async_close(closing_->reason, [self = shared_from_this()](error_code ec) {
       if (ec && !is_expected_close(ec)) log::debug("session " + self->id_ + ": close: " + ec.message());
     });
@@ -261,6 +262,8 @@ void ws_session::write_next() {
   }
   writing_ = queue_.pop();
   metrics::sub(ctx_.metrics.queued_bytes, writing_->size());
+  // Frames queued behind this one are gathered with it: the last one sends.
+  ws_.next_layer().cork(!queue_.empty());
   ws_.async_write(asio::buffer(*writing_), [self = shared_from_this()](error_code ec, std::size_t n) {
     self->on_written(ec, n);
   });

@@ -1,7 +1,8 @@
 #pragma once
 // One WebSocket client. Reading: one message at a time, the next read starts
 // once the request it carried is answered, so answers keep request order.
-// Writing: a queue bounded in bytes, drained one frame per Beast write.
+// Writing: a queue bounded in bytes, drained one frame per Beast write; the
+// frames queued together reach the kernel in one send (coalescing_socket).
 //
 // Shaped for tens of thousands of idle clients per worker: callbacks rather
 // than coroutines, so an idle session holds one pending read into a small
@@ -18,6 +19,7 @@
 #include "common/frame_queue.hpp"
 #include "common/net.hpp"
 #include "common/protocol/request.hpp"
+#include "server/coalescing_socket.hpp"
 
 namespace switchboard {
 
@@ -79,7 +81,7 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
 
   // Without permessage-deflate, which the protocol does not use: Beast then
   // leaves its compression state and code paths out.
-  websocket::stream<tcp::socket, false> ws_;
+  websocket::stream<coalescing_socket, false> ws_;
   worker_context& ctx_;
   std::string id_;
   std::vector<std::string> rooms_;

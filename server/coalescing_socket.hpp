@@ -1,0 +1,137 @@
+#pragma once
+// The TCP socket under a session's WebSocket stream, with writes gathered.
+//
+// Beast writes one frame at a time and waits for each to complete, so a
+// client with ten frames queued costs ten system calls. Here a write copies
+// its bytes into an outbound buffer and completes; the buffer goes to the
+// kernel in one send, at once unless the owner has corked the socket because
+// more frames follow. Beast's own writes (handshake, pong, ping, close) go
+// the same way, in order, and are never held back by a cork for long: the
+// owner uncorks with its last queued frame.
+//
+// Past `held_bytes_limit` of unsent bytes a write does not complete until the
+// kernel has taken some, so a client that stops reading backs up into the
+// session's own queue, where the slow-consumer bound applies.
+
+#include <memory>
+#include <string>
+
+#include "common/net.hpp"
+
+namespace switchboard {
+
+class coalescing_socket {
+ public:
+  using executor_type = tcp::socket::executor_type;
+  using next_layer_type = tcp::socket;
+  using lowest_layer_type = tcp::socket::lowest_layer_type;
+
+  // Unsent bytes beyond which a write waits for the kernel.
+  static constexpr std::size_t held_bytes_limit = 64 * 1024;
+
+  explicit coalescing_socket(tcp::socket socket) : state_(std::make_shared<state>(std::move(socket))) {}
+
+  executor_type get_executor() noexcept { return state_->socket.get_executor(); }
+  tcp::socket& next_layer() noexcept { return state_->socket; }
+  lowest_layer_type& lowest_layer() noexcept { return state_->socket.lowest_layer(); }
+
+  // While corked, writes gather without being sent (until the limit).
+  // Uncorking does not send by itself: the next write does.
+  void cork(bool on) noexcept { state_->corked = on; }
+
+  template <class MutableBufferSequence, class ReadToken>
+  auto async_read_some(const MutableBufferSequence& buffers, ReadToken&& token) {
+    return state_->socket.async_read_some(buffers, std::forward<ReadToken>(token));
+  }
+
+  template <class ConstBufferSequence, class WriteToken>
+  auto async_write_some(const ConstBufferSequence& buffers, WriteToken&& token) {
+    return asio::async_initiate<WriteToken, void(error_code, std::size_t)>(
+        [](auto handler, const std::shared_ptr<state>& st, const ConstBufferSequence& buffers) {
+          auto ex = st->socket.get_executor();
+          if (st->failed) {
+            asio::post(ex, asio::append(std::move(handler), st->failed, std::size_t{0}));
+            return;
+          }
+          std::size_t n = 0;
+          for (auto b : beast::buffers_range_ref(buffers)) {
+            st->pending.append(static_cast<const char*>(b.data()), b.size());
+            n += b.size();
+          }
+          if (state::gathered(st)) {
+            asio::post(ex, asio::append(std::move(handler), error_code{}, n));
+          } else {
+            st->held = once_callback<error_code, std::size_t>(std::move(handler));
+            st->held_size = n;
+          }
+        },
+        token, state_, buffers);
+  }
+
+  // Beast tears the connection down after the close handshake; the bytes
+  // still gathered (the close frame among them) go out first.
+  template <class TeardownHandler>
+  friend void async_teardown(beast::role_type role, coalescing_socket& socket, TeardownHandler&& handler) {
+    auto st = socket.state_;
+    state::after_sent(st, once_callback<>([st, role, handler = std::forward<TeardownHandler>(handler)]() mutable {
+      beast::websocket::async_teardown(role, st->socket, std::move(handler));
+    }));
+  }
+
+ private:
+  // A move-only callable called at most once. (Asio 1.81's
+  // any_completion_handler recurses forever when assigned.)
+  template <class... Args>
+  class once_callback {
+   public:
+    once_callback() = default;
+    template <class F>
+    explicit once_callback(F f) : impl_(std::make_unique<model<F>>(std::move(f))) {}
+    explicit operator bool() const noexcept { return impl_ != nullptr; }
+    void operator()(Args... args) {
+      auto impl = std::move(impl_);
+      impl->call(args...);
+    }
+
+   private:
+    struct callable {
+      virtual ~callable() = default;
+      virtual void call(Args... args) = 0;
+    };
+    template <class F>
+    struct model final : callable {
+      explicit model(F fn) : f(std::move(fn)) {}
+      void call(Args... args) override { std::move(f)(args...); }
+      F f;
+    };
+    std::unique_ptr<callable> impl_;
+  };
+
+  struct state {
+    explicit state(tcp::socket s) : socket(std::move(s)) {}
+
+    // After bytes were appended to `pending`: sends unless corked (or full).
+    // True when the write may complete now, false when it must wait until
+    // the kernel has taken enough.
+    static bool gathered(const std::shared_ptr<state>& self);
+    // Runs `next` once everything gathered has been handed to the kernel.
+    static void after_sent(const std::shared_ptr<state>& self, once_callback<> next);
+    static void flush(const std::shared_ptr<state>& self);
+    static void on_sent(const std::shared_ptr<state>& self, error_code ec);
+
+    tcp::socket socket;
+    std::string pending;  // gathered, not yet handed to the kernel
+    std::string sending;  // the bytes of the one send in flight
+    error_code failed;    // a send failed: every later write fails with this
+    bool corked = false;
+    bool in_flight = false;
+    once_callback<error_code, std::size_t> held;  // a write waiting for the kernel
+    std::size_t held_size = 0;                    // what `held` wrote
+    once_callback<> drained;                      // waits for the last bytes
+  };
+
+  // Shared with the send in flight, which may outlive the stream.
+  std::shared_ptr<state> state_;
+};
+
+}  // namespace switchboard
