@@ -1,0 +1,174 @@
+#include "server/coalescing_socket.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace switchboard {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A coalescing_socket and a plain socket connected to it over loopback.
+struct socket_pair {
+  asio::io_context ioc;
+  std::optional<coalescing_socket> ours;
+  tcp::socket peer{ioc};
+
+  socket_pair() {
+    tcp::acceptor acceptor(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    tcp::socket client(ioc);
+    client.connect(acceptor.local_endpoint());
+    peer = acceptor.accept();
+    ours.emplace(std::move(client));
+  }
+
+  // Starts a write and returns where its outcome will be.
+  struct outcome {
+    bool done = false;
+    error_code ec;
+    std::size_t n = 0;
+  };
+  std::shared_ptr<outcome> write(std::string text) {
+    auto result = std::make_shared<outcome>();
+    auto bytes = std::make_shared<std::string>(std::move(text));
+    ours->async_write_some(asio::buffer(*bytes), [result, bytes](error_code ec, std::size_t n) {
+      *result = {true, ec, n};
+    });
+    return result;
+  }
+
+  // Everything the peer can read without waiting.
+  std::string drain_peer() {
+    std::string got;
+    peer.non_blocking(true);
+    char buf[65536];
+    for (;;) {
+      error_code ec;
+      std::size_t n = peer.read_some(asio::buffer(buf), ec);
+      if (ec) break;
+      got.append(buf, n);
+    }
+    return got;
+  }
+
+  // Runs handlers until `done` holds or `limit` has passed.
+  template <class Pred>
+  bool run_until(Pred done, std::chrono::milliseconds limit = 1s) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      ioc.restart();
+      ioc.run_for(5ms);
+    }
+    return done();
+  }
+};
+
+TEST(coalescing_socket, an_uncorked_write_is_sent_at_once) {
+  socket_pair s;
+  auto w = s.write("hello");
+  ASSERT_TRUE(s.run_until([&] { return w->done; }));
+  EXPECT_FALSE(w->ec);
+  EXPECT_EQ(w->n, 5u);
+  std::string got;
+  ASSERT_TRUE(s.run_until([&] { return (got += s.drain_peer()) == "hello"; })) << got;
+}
+
+TEST(coalescing_socket, corked_writes_complete_but_wait_for_the_first_uncorked_one) {
+  socket_pair s;
+  s.ours->cork(true);
+  auto a = s.write("a");
+  auto b = s.write("bb");
+  auto c = s.write("ccc");
+  ASSERT_TRUE(s.run_until([&] { return a->done && b->done && c->done; }));
+  EXPECT_EQ(c->n, 3u);
+  s.run_until([] { return false; }, 100ms);  // a moment for anything that was sent to arrive
+  EXPECT_EQ(s.drain_peer(), "") << "a corked write was sent";
+
+  s.ours->cork(false);
+  auto d = s.write("dddd");
+  std::string got;
+  ASSERT_TRUE(s.run_until([&] { return (got += s.drain_peer()) == "abbcccdddd" && d->done; })) << got;
+}
+
+TEST(coalescing_socket, past_the_limit_a_write_waits_until_the_peer_reads) {
+  socket_pair s;
+  // Fixed kernel buffers (no autotuning), yet not so small that TCP's
+  // silly-window avoidance stalls the transfer.
+  s.peer.set_option(asio::socket_base::receive_buffer_size(64 * 1024));
+  s.ours->next_layer().set_option(asio::socket_base::send_buffer_size(64 * 1024));
+  const std::string chunk(16 * 1024, 'x');
+  const std::size_t chunks = 128;  // 2 MiB: far past the limit plus both kernel buffers
+
+  std::vector<std::shared_ptr<socket_pair::outcome>> writes;
+  // One write at a time, as Beast does: the next starts when the last completed.
+  std::function<void()> next = [&] {
+    if (writes.size() == chunks) return;
+    auto w = std::make_shared<socket_pair::outcome>();
+    writes.push_back(w);
+    auto bytes = std::make_shared<std::string>(chunk);
+    s.ours->async_write_some(asio::buffer(*bytes), [w, bytes, &next](error_code ec, std::size_t n) {
+      *w = {true, ec, n};
+      if (!ec) next();
+    });
+  };
+  next();
+  s.run_until([] { return false; }, 300ms);
+  ASSERT_LT(writes.size(), chunks) << "every write completed although the peer read nothing";
+  EXPECT_FALSE(writes.back()->done) << "the last write started should be the one held";
+
+  std::string got;
+  ASSERT_TRUE(s.run_until([&] {
+    got += s.drain_peer();
+    return got.size() == chunks * chunk.size() && writes.back()->done;
+  }, 10s)) << got.size();
+  EXPECT_EQ(got, std::string(chunks * chunk.size(), 'x'));
+  for (const auto& w : writes) EXPECT_TRUE(w->done && !w->ec);
+}
+
+TEST(coalescing_socket, teardown_sends_what_is_gathered_before_the_fin) {
+  socket_pair s;
+  s.ours->cork(true);
+  auto w = s.write("last words");
+  bool torn_down = false;
+  async_teardown(beast::role_type::server, *s.ours, [&](error_code) { torn_down = true; });
+
+  std::string got;
+  bool eof = false;
+  char buf[256];
+  s.peer.non_blocking(true);
+  ASSERT_TRUE(s.run_until([&] {
+    error_code ec;
+    std::size_t n = s.peer.read_some(asio::buffer(buf), ec);
+    got.append(buf, n);
+    eof = ec == asio::error::eof;
+    return eof;
+  }));
+  EXPECT_EQ(got, "last words");
+  s.peer.close();
+  ASSERT_TRUE(s.run_until([&] { return torn_down; }));
+  EXPECT_TRUE(w->done && !w->ec);
+}
+
+TEST(coalescing_socket, once_a_send_fails_every_later_write_fails) {
+  socket_pair s;
+  // Closing with linger 0 resets the connection: sends to it fail.
+  s.peer.set_option(asio::socket_base::linger(true, 0));
+  s.peer.close();
+  std::vector<std::shared_ptr<socket_pair::outcome>> writes;
+  for (int i = 0; i < 20; ++i) {
+    writes.push_back(s.write("ping"));
+    ASSERT_TRUE(s.run_until([&] { return writes.back()->done; }));
+  }
+  auto first_failure = std::find_if(writes.begin(), writes.end(), [](const auto& w) { return w->ec.failed(); });
+  ASSERT_NE(first_failure, writes.end()) << "no write failed on a reset connection";
+  for (auto it = first_failure; it != writes.end(); ++it) EXPECT_TRUE((*it)->ec.failed());
+  EXPECT_FALSE(s.ours->next_layer().is_open()) << "a failed send closes the socket, so that the read side ends";
+}
+
+}  // namespace
+}  // namespace switchboard
