@@ -25,17 +25,20 @@ void coalescing_socket::state::flush(const std::shared_ptr<state>& self) {
                     [self](error_code ec, std::size_t) { on_sent(self, ec); });
 }
 
+void coalescing_socket::state::fail(const std::shared_ptr<state>& self, error_code ec) {
+  if (self->failed) return;
+  self->failed = ec;
+  self->pending.clear();
+  // The pending read ends too, and with it the session.
+  error_code ignored;
+  self->socket.close(ignored);
+}
+
 void coalescing_socket::state::on_sent(const std::shared_ptr<state>& self, error_code ec) {
   self->in_flight = false;
   // An idle connection keeps no buffer.
   std::string().swap(self->sending);
-  if (ec && !self->failed) {
-    self->failed = ec;
-    self->pending.clear();
-    // The pending read ends too, and with it the session.
-    error_code ignored;
-    self->socket.close(ignored);
-  }
+  if (ec) fail(self, ec);
   if (!self->corked || self->held || self->drained || self->pending.size() >= held_bytes_limit) flush(self);
   if (self->held && (self->failed || self->pending.size() + self->sending.size() <= held_bytes_limit)) {
     asio::post(self->socket.get_executor(),

@@ -2,10 +2,11 @@
 // The TCP socket under a session's WebSocket stream, with writes gathered.
 //
 // Beast writes one frame at a time and waits for each to complete, so a
-// client with ten frames queued costs ten system calls. Here a write copies
-// its bytes into an outbound buffer and completes; the buffer goes to the
-// kernel in one send, at once unless the owner has corked the socket because
-// more frames follow. Beast's own writes (handshake, pong, ping, close) go
+// client with ten frames queued costs ten system calls. Here a write that
+// finds nothing ahead of it goes straight to the kernel; otherwise, or when
+// the owner has corked the socket because more frames follow, it copies its
+// bytes into an outbound buffer and completes, and the buffer goes to the
+// kernel in one send. Beast's own writes (handshake, pong, ping, close) go
 // the same way, in order, and are never held back by a cork for long: the
 // owner uncorks with its last queued frame.
 //
@@ -53,11 +54,20 @@ class coalescing_socket {
             asio::post(ex, asio::append(std::move(handler), st->failed, std::size_t{0}));
             return;
           }
-          std::size_t n = 0;
-          for (auto b : beast::buffers_range_ref(buffers)) {
-            st->pending.append(static_cast<const char*>(b.data()), b.size());
-            n += b.size();
+          const std::size_t n = asio::buffer_size(buffers);
+          beast::buffers_suffix<ConstBufferSequence> rest(buffers);
+          if (!st->corked && !st->in_flight && st->pending.empty()) {
+            // Nothing ahead of these bytes: try the kernel at once, and copy
+            // only what it does not take.
+            error_code ec;
+            rest.consume(st->socket.send(buffers, 0, ec));
+            if (ec && ec != asio::error::would_block) {
+              state::fail(st, ec);
+              asio::post(ex, asio::append(std::move(handler), ec, std::size_t{0}));
+              return;
+            }
           }
+          for (auto b : beast::buffers_range_ref(rest)) st->pending.append(static_cast<const char*>(b.data()), b.size());
           if (state::gathered(st)) {
             asio::post(ex, asio::append(std::move(handler), error_code{}, n));
           } else {
@@ -108,7 +118,8 @@ class coalescing_socket {
   };
 
   struct state {
-    explicit state(tcp::socket s) : socket(std::move(s)) {}
+    // Non-blocking, for the direct send that writes try first.
+    explicit state(tcp::socket s) : socket(std::move(s)) { socket.non_blocking(true); }
 
     // After bytes were appended to `pending`: sends unless corked (or full).
     // True when the write may complete now, false when it must wait until
@@ -117,6 +128,8 @@ class coalescing_socket {
     // Runs `next` once everything gathered has been handed to the kernel.
     static void after_sent(const std::shared_ptr<state>& self, once_callback<> next);
     static void flush(const std::shared_ptr<state>& self);
+    // Every later write fails with `ec`; the pending read ends too.
+    static void fail(const std::shared_ptr<state>& self, error_code ec);
     static void on_sent(const std::shared_ptr<state>& self, error_code ec);
 
     tcp::socket socket;
