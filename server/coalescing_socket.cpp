@@ -2,6 +2,19 @@
 
 namespace switchboard {
 
+coalescing_socket::state::state(tcp::socket s, const executor_type& ex) : socket(ex) {
+  // A descriptor that fails here leaves `socket` closed: the handshake then
+  // fails and the session ends.
+  error_code ec;
+  auto protocol = s.local_endpoint(ec).protocol();
+  if (!ec) {
+    auto fd = s.release(ec);
+    if (!ec) socket.assign(protocol, fd, ec);
+  }
+  // Non-blocking, for the direct send that writes try first.
+  if (!ec) socket.non_blocking(true, ec);
+}
+
 bool coalescing_socket::state::gathered(const std::shared_ptr<state>& self) {
   if (!self->corked || self->pending.size() >= held_bytes_limit) flush(self);
   return self->pending.size() + self->sending.size() <= held_bytes_limit;

@@ -23,17 +23,23 @@ namespace switchboard {
 
 class coalescing_socket {
  public:
-  using executor_type = tcp::socket::executor_type;
-  using next_layer_type = tcp::socket;
-  using lowest_layer_type = tcp::socket::lowest_layer_type;
+  // The io_context's own executor rather than the polymorphic
+  // any_io_executor: every operation Beast and Asio keep per connection
+  // carries copies of it, so this saves memory per idle client and a
+  // virtual call per operation.
+  using executor_type = asio::io_context::executor_type;
+  using socket_type = asio::basic_stream_socket<tcp, executor_type>;
+  using next_layer_type = socket_type;
+  using lowest_layer_type = socket_type::lowest_layer_type;
 
   // Unsent bytes beyond which a write waits for the kernel.
   static constexpr std::size_t held_bytes_limit = 64 * 1024;
 
-  explicit coalescing_socket(tcp::socket socket) : state_(std::make_shared<state>(std::move(socket))) {}
+  // Takes over `socket`'s descriptor; `ex` must be its io_context's.
+  coalescing_socket(tcp::socket socket, const executor_type& ex) : state_(std::make_shared<state>(std::move(socket), ex)) {}
 
   executor_type get_executor() noexcept { return state_->socket.get_executor(); }
-  tcp::socket& next_layer() noexcept { return state_->socket; }
+  socket_type& next_layer() noexcept { return state_->socket; }
   lowest_layer_type& lowest_layer() noexcept { return state_->socket.lowest_layer(); }
 
   // While corked, writes gather without being sent (until the limit).
@@ -118,8 +124,7 @@ class coalescing_socket {
   };
 
   struct state {
-    // Non-blocking, for the direct send that writes try first.
-    explicit state(tcp::socket s) : socket(std::move(s)) { socket.non_blocking(true); }
+    state(tcp::socket s, const executor_type& ex);
 
     // After bytes were appended to `pending`: sends unless corked (or full).
     // True when the write may complete now, false when it must wait until
@@ -132,7 +137,7 @@ class coalescing_socket {
     static void fail(const std::shared_ptr<state>& self, error_code ec);
     static void on_sent(const std::shared_ptr<state>& self, error_code ec);
 
-    tcp::socket socket;
+    socket_type socket;
     std::string pending;  // gathered, not yet handed to the kernel
     std::string sending;  // the bytes of the one send in flight
     error_code failed;    // a send failed: every later write fails with this

@@ -16,8 +16,9 @@
 namespace switchboard {
 
 struct worker_context {
-  worker_context(asio::any_io_executor ex, const config& c, int worker_index, metrics::region& counters)
-      : cfg(c),
+  worker_context(asio::io_context::executor_type ex, const config& c, int worker_index, metrics::region& counters)
+      : executor(ex),
+        cfg(c),
         index(worker_index),
         all_metrics(counters),
         metrics(counters.slot(static_cast<std::size_t>(worker_index))),
@@ -33,6 +34,8 @@ struct worker_context {
   worker_context(const worker_context&) = delete;
   worker_context& operator=(const worker_context&) = delete;
 
+  // The worker's io_context, for what needs its concrete executor type.
+  const asio::io_context::executor_type executor;
   const config& cfg;
   const int index;  // this worker's slot on the node, sent in welcome
   const metrics::region& all_metrics;  // every worker's, for GET /metrics

@@ -24,7 +24,7 @@ struct socket_pair {
     tcp::socket client(ioc);
     client.connect(acceptor.local_endpoint());
     peer = acceptor.accept();
-    ours.emplace(std::move(client));
+    ours.emplace(std::move(client), ioc.get_executor());
   }
 
   // Starts a write and returns where its outcome will be.
