@@ -34,6 +34,10 @@ Usage: scripts/bench.sh [options]
   --plot            also write the load tester's CSV and PNG charts per run
   --no-build        use build/ as it is (default: build switchboard and
                     switchboard-load first, as scripts/load.sh does)
+  --switchboard-bin PATH
+                    measure this switchboard binary instead of
+                    build/server/switchboard (an older build, for a
+                    before/after on the same machine)
   -h, --help        print this help and exit
 
 The table goes to stdout; progress to stderr. Output directory:
@@ -52,6 +56,7 @@ only=""
 workers=2
 plot=0
 build=1
+custom_bin=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --compare) targets=(switchboard baseline) ;;
@@ -65,6 +70,8 @@ while [ $# -gt 0 ]; do
     --workers=*) workers="${1#*=}" ;;
     --plot) plot=1 ;;
     --no-build) build=0 ;;
+    --switchboard-bin) custom_bin="${2:?--switchboard-bin needs a path}"; shift ;;
+    --switchboard-bin=*) custom_bin="${1#*=}" ;;
     -h | --help) usage; exit 0 ;;
     *) printf 'bench.sh: unknown option %s\n' "$1" >&2; usage >&2; exit 2 ;;
   esac
@@ -134,7 +141,7 @@ else
   command -v jq >/dev/null || install_packages jq
   [ "$plot" = 1 ] && ! command -v gnuplot >/dev/null && install_packages gnuplot-nox
 fi
-switchboard_bin="$SWITCHBOARD_ROOT/build/server/switchboard"
+switchboard_bin="${custom_bin:-$SWITCHBOARD_ROOT/build/server/switchboard}"
 load_bin="$SWITCHBOARD_ROOT/build/scripts/loadtest/switchboard-load"
 [ -x "$switchboard_bin" ] || die "missing $switchboard_bin (run without --no-build)"
 [ -x "$load_bin" ] || die "missing $load_bin (run without --no-build)"
@@ -155,9 +162,9 @@ out="$SWITCHBOARD_ROOT/build/bench/$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$out/bin"
 # Run from links to today's binaries: a rebuild meanwhile (the linker
 # writes a new file) does not change what is measured halfway.
-for bin in "$switchboard_bin" "$load_bin"; do
-  ln -f "$bin" "$out/bin/" 2>/dev/null || cp "$bin" "$out/bin/"
-done
+link_or_copy() { ln -f "$1" "$2" 2>/dev/null || cp "$1" "$2"; }
+link_or_copy "$switchboard_bin" "$out/bin/switchboard"
+link_or_copy "$load_bin" "$out/bin/switchboard-load"
 switchboard_bin="$out/bin/switchboard"
 load_bin="$out/bin/switchboard-load"
 clk_tck=$(getconf CLK_TCK)
