@@ -279,29 +279,20 @@ start_server() {
 
 # ------------------------------------------------------------ measuring
 
-# "utime+stime+cutime+cstime in ticks, VmRSS in KiB" summed over the server's
-# process tree (the master or primary and every worker).
+# "cpu rss user" summed over a process tree (the master or primary and every
+# worker): cpu = utime+stime+cutime+cstime in ticks, rss = VmRSS in KiB,
+# user = utime+cutime in ticks (with cpu, the kernel's share).
 tree_usage() {
   local p files=()
   for p in $(tree_pids "$1"); do files+=("/proc/$p/stat" "/proc/$p/status"); done
-  [ ${#files[@]} -gt 0 ] || { echo "0 0"; return 0; }
+  [ ${#files[@]} -gt 0 ] || { echo "0 0 0"; return 0; }
   # A process may end meanwhile: cat skips it. In a stat line the fields
   # after the ")" that ends the command name are 3.. of proc(5), so 12-15
   # are utime, stime, cutime and cstime.
   { cat "${files[@]}" 2>/dev/null || true; } | awk '
-    /^[0-9]+ \(/ { sub(/^.*\) /, ""); split($0, f, " "); cpu += f[12] + f[13] + f[14] + f[15]; next }
+    /^[0-9]+ \(/ { sub(/^.*\) /, ""); split($0, f, " "); cpu += f[12] + f[13] + f[14] + f[15]; user += f[12] + f[14]; next }
     /^VmRSS:/ { rss += $2 }
-    END { printf "%d %d\n", cpu, rss }'
-}
-
-# utime+cutime in ticks over the server's process tree: with tree_usage's
-# total, the share of the server's CPU that the kernel spent for it.
-tree_user_ticks() {
-  local p files=()
-  for p in $(tree_pids "$1"); do files+=("/proc/$p/stat"); done
-  [ ${#files[@]} -gt 0 ] || { echo 0; return 0; }
-  { cat "${files[@]}" 2>/dev/null || true; } |
-    awk '{ sub(/^.*\) /, ""); split($0, f, " "); user += f[12] + f[14] } END { printf "%d\n", user }'
+    END { printf "%d %d %d\n", cpu, rss, user }'
 }
 
 # One line per process for the raw record.
@@ -320,17 +311,17 @@ process_table() {
 # count conns" to $1, where count is that second's deliveries (message
 # scenarios), cycles (churn) or handshakes (connect).
 monitor() {
-  local samples="$1" line second phase count conns usage redis
+  local samples="$1" line second phase count conns cpu rss redis
   while IFS= read -r line; do
     printf '    %s\n' "$line" >&2
     [[ "$line" =~ ^\[\ *([0-9]+)s\ ([a-z]+) ]] || continue
     second="${BASH_REMATCH[1]}" phase="${BASH_REMATCH[2]}"
-    usage=$(tree_usage "$server_pid")
+    read -r cpu rss _ <<<"$(tree_usage "$server_pid")"
     redis=$(tree_usage "$redis_pid")
     count=0 conns=0
     if [[ "$line" =~ (delivered|cycles|handshakes)\ ([0-9]+)/s ]]; then count="${BASH_REMATCH[2]}"; fi
     if [[ "$line" =~ conns\ ([0-9]+) ]]; then conns="${BASH_REMATCH[1]}"; fi
-    echo "$second $phase $usage ${redis%% *} $count $conns" >>"$samples"
+    echo "$second $phase $cpu $rss ${redis%% *} $count $conns" >>"$samples"
   done
 }
 
@@ -347,13 +338,12 @@ run_one() {
   echo "switchboard-load ${args[*]}" >"$base.cmd"
 
   sleep 1  # let the fresh server settle before the idle snapshot
-  local idle idle0 redis_before begin_s end_s
+  local idle_cpu idle_rss user_before idle0_cpu redis_before begin_s end_s
   # Two idle snapshots 2 s apart: what the server spends doing nothing
   # (timers, probes, heartbeats), for the record.
-  idle0=$(tree_usage "$server_pid")
+  read -r idle0_cpu _ _ <<<"$(tree_usage "$server_pid")"
   sleep 2
-  idle=$(tree_usage "$server_pid")
-  user_before=$(tree_user_ticks "$server_pid")
+  read -r idle_cpu idle_rss user_before <<<"$(tree_usage "$server_pid")"
   redis_before=$(tree_usage "$redis_pid")
   { echo "# idle, before the load tester"; uptime; process_table "$server_pid"; } >"$base.server.txt"
   : >"$base.samples"
@@ -370,9 +360,8 @@ run_one() {
   wait "$monitor_pid" || say "$target $scenario: progress monitor failed; the CPU window may be missing"
   monitor_pid=""
   end_s=$(date +%s.%N)
-  local after redis_after user_after
-  after=$(tree_usage "$server_pid")
-  user_after=$(tree_user_ticks "$server_pid")
+  local after_cpu user_after redis_after
+  read -r after_cpu _ user_after <<<"$(tree_usage "$server_pid")"
   redis_after=$(tree_usage "$redis_pid")
   { echo "# after the load tester"; uptime; process_table "$server_pid"; } >>"$base.server.txt"
   if [ "$target" = switchboard ]; then
@@ -388,7 +377,7 @@ run_one() {
   # last line of the hold phase.
   local server_json
   server_json=$(awk -v hz="$clk_tck" -v scen="$scenario" \
-      -v idle_cpu="${idle% *}" -v idle_rss="${idle#* }" -v after_cpu="${after% *}" -v idle0_cpu="${idle0% *}" \
+      -v idle_cpu="$idle_cpu" -v idle_rss="$idle_rss" -v after_cpu="$after_cpu" -v idle0_cpu="$idle0_cpu" \
       -v redis_before="${redis_before%% *}" -v redis_after="${redis_after%% *}" \
       -v user_ticks="$((user_after - user_before))" \
       -v seconds="$(awk -v a="$begin_s" -v b="$end_s" 'BEGIN {print b - a}')" '

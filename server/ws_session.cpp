@@ -172,8 +172,7 @@ asio::awaitable<void> ws_session::serve(protocol::request req) {
       break;
     }
     case request_type::ping:
-      send(protocol::pong_frame(req.ref));
-      break;
+      break;  // answered in on_message, never spawned
   }
 }
 
