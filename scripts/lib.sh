@@ -7,7 +7,7 @@ SWITCHBOARD_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SWITCHBOARD_PACKAGES=(
   g++ cmake ninja-build pkg-config
   libboost1.81-dev libboost-url1.81-dev libboost-program-options1.81-dev
-  libhiredis-dev nlohmann-json3-dev libgtest-dev
+  libhiredis-dev liburing-dev nlohmann-json3-dev libgtest-dev
   redis-server redis-tools curl
   haproxy nginx-light
 )

@@ -2,7 +2,7 @@
 
 namespace switchboard {
 
-coalescing_socket::state::state(tcp::socket s, const executor_type& ex) : socket(ex) {
+coalescing_socket::state::state(tcp::socket s, const executor_type& ex, send_ring* r) : socket(ex), ring(r) {
   // A descriptor that fails here leaves `socket` closed: the handshake then
   // fails and the session ends.
   error_code ec;

@@ -14,10 +14,15 @@
 // kernel has taken some, so a client that stops reading backs up into the
 // session's own queue, where the slow-consumer bound applies.
 
+#include <sys/uio.h>
+
+#include <array>
+#include <cerrno>
 #include <memory>
 #include <string>
 
 #include "common/net.hpp"
+#include "server/send_ring.hpp"
 
 namespace switchboard {
 
@@ -35,8 +40,10 @@ class coalescing_socket {
   // Unsent bytes beyond which a write waits for the kernel.
   static constexpr std::size_t held_bytes_limit = 64 * 1024;
 
-  // Takes over `socket`'s descriptor; `ex` must be its io_context's.
-  coalescing_socket(tcp::socket socket, const executor_type& ex) : state_(std::make_shared<state>(std::move(socket), ex)) {}
+  // Takes over `socket`'s descriptor; `ex` must be its io_context's. With a
+  // `ring`, writes made while it batches go to the kernel with the batch.
+  coalescing_socket(tcp::socket socket, const executor_type& ex, send_ring* ring = nullptr)
+      : state_(std::make_shared<state>(std::move(socket), ex, ring)) {}
 
   executor_type get_executor() noexcept { return state_->socket.get_executor(); }
   socket_type& next_layer() noexcept { return state_->socket; }
@@ -55,31 +62,27 @@ class coalescing_socket {
   auto async_write_some(const ConstBufferSequence& buffers, WriteToken&& token) {
     return asio::async_initiate<WriteToken, void(error_code, std::size_t)>(
         [](auto handler, const std::shared_ptr<state>& st, const ConstBufferSequence& buffers) {
-          auto ex = st->socket.get_executor();
           if (st->failed) {
-            asio::post(ex, asio::append(std::move(handler), st->failed, std::size_t{0}));
+            asio::post(st->socket.get_executor(), asio::append(std::move(handler), st->failed, std::size_t{0}));
             return;
           }
           const std::size_t n = asio::buffer_size(buffers);
           beast::buffers_suffix<ConstBufferSequence> rest(buffers);
+          error_code ec;
           if (!st->corked && !st->in_flight && st->pending.empty()) {
-            // Nothing ahead of these bytes: try the kernel at once, and copy
-            // only what it does not take.
-            error_code ec;
-            rest.consume(st->socket.send(buffers, 0, ec));
-            if (ec && ec != asio::error::would_block) {
-              state::fail(st, ec);
-              asio::post(ex, asio::append(std::move(handler), ec, std::size_t{0}));
+            // Nothing ahead of these bytes: in a fan-out, join the batch
+            // that goes to the kernel in one call; otherwise send at once.
+            // Either way only what the kernel does not take is copied.
+            if (st->ring && st->ring->batching() && ring_write<ConstBufferSequence, decltype(handler)>::fits(buffers)) {
+              st->in_flight = true;
+              st->ring->send(st->socket.native_handle(),
+                             std::make_unique<ring_write<ConstBufferSequence, decltype(handler)>>(
+                                 st, buffers, std::move(handler), n));
               return;
             }
+            rest.consume(st->socket.send(buffers, 0, ec));
           }
-          for (auto b : beast::buffers_range_ref(rest)) st->pending.append(static_cast<const char*>(b.data()), b.size());
-          if (state::gathered(st)) {
-            asio::post(ex, asio::append(std::move(handler), error_code{}, n));
-          } else {
-            st->held = once_callback<error_code, std::size_t>(std::move(handler));
-            st->held_size = n;
-          }
+          finish_write(st, ec, rest, std::move(handler), n);
         },
         token, state_, buffers);
   }
@@ -124,7 +127,7 @@ class coalescing_socket {
   };
 
   struct state {
-    state(tcp::socket s, const executor_type& ex);
+    state(tcp::socket s, const executor_type& ex, send_ring* r);
 
     // After bytes were appended to `pending`: sends unless corked (or full).
     // True when the write may complete now, false when it must wait until
@@ -138,14 +141,79 @@ class coalescing_socket {
     static void on_sent(const std::shared_ptr<state>& self, error_code ec);
 
     socket_type socket;
+    send_ring* const ring;
     std::string pending;  // gathered, not yet handed to the kernel
     std::string sending;  // the bytes of the one send in flight
     error_code failed;    // a send failed: every later write fails with this
     bool corked = false;
-    bool in_flight = false;
+    bool in_flight = false;  // a send (batched or not) has the socket's bytes
     once_callback<error_code, std::size_t> held;  // a write waiting for the kernel
     std::size_t held_size = 0;                    // what `held` wrote
     once_callback<> drained;                      // waits for the last bytes
+  };
+
+  // The end of a write once the kernel has taken what it would (`rest` is the
+  // remainder): the rest is gathered, and the write completes or waits.
+  template <class ConstBufferSequence, class Handler>
+  static void finish_write(const std::shared_ptr<state>& st, error_code ec,
+                           beast::buffers_suffix<ConstBufferSequence>& rest, Handler&& handler, std::size_t n) {
+    auto ex = st->socket.get_executor();
+    if (ec && ec != asio::error::would_block) {
+      state::fail(st, ec);
+      asio::post(ex, asio::append(std::forward<Handler>(handler), ec, std::size_t{0}));
+      return;
+    }
+    for (auto b : beast::buffers_range_ref(rest)) st->pending.append(static_cast<const char*>(b.data()), b.size());
+    if (state::gathered(st)) {
+      asio::post(ex, asio::append(std::forward<Handler>(handler), error_code{}, n));
+    } else {
+      st->held = once_callback<error_code, std::size_t>(std::forward<Handler>(handler));
+      st->held_size = n;
+    }
+  }
+
+  // A write in a send_ring batch: the caller's buffers, sent in place.
+  template <class ConstBufferSequence, class Handler>
+  class ring_write final : public send_ring::operation {
+   public:
+    // Frames are a header and a payload; longer sequences are sent directly.
+    static constexpr std::size_t max_buffers = 8;
+    static bool fits(const ConstBufferSequence& buffers) {
+      std::size_t count = 0;
+      for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers); ++it)
+        if (++count > max_buffers) return false;
+      return true;
+    }
+
+    ring_write(std::shared_ptr<state> st, const ConstBufferSequence& buffers, Handler handler, std::size_t n)
+        : st_(std::move(st)), buffers_(buffers), handler_(std::move(handler)), n_(n) {
+      std::size_t count = 0;
+      for (auto it = asio::buffer_sequence_begin(buffers_); it != asio::buffer_sequence_end(buffers_); ++it) {
+        asio::const_buffer b = *it;
+        iov_[count++] = {const_cast<void*>(b.data()), b.size()};
+      }
+      message.msg_iov = iov_.data();
+      message.msg_iovlen = count;
+    }
+
+    void complete(int result) override {
+      st_->in_flight = false;
+      beast::buffers_suffix<ConstBufferSequence> rest(buffers_);
+      error_code ec;
+      if (result >= 0) {
+        rest.consume(static_cast<std::size_t>(result));
+      } else if (result != -EAGAIN) {
+        ec = error_code(-result, asio::error::get_system_category());
+      }
+      finish_write(st_, ec, rest, std::move(handler_), n_);
+    }
+
+   private:
+    std::shared_ptr<state> st_;
+    ConstBufferSequence buffers_;
+    Handler handler_;
+    std::size_t n_;
+    std::array<iovec, max_buffers> iov_;
   };
 
   // Shared with the send in flight, which may outlive the stream.

@@ -11,6 +11,7 @@ void hub::add(ws_session& session) { sessions_.emplace(session.id(), &session); 
 void hub::remove(ws_session& session) { sessions_.erase(session.id()); }
 
 void hub::deliver(protocol::scope kind, std::string_view target, const std::shared_ptr<const std::string>& frame) {
+  send_ring::batch batch(sends_);
   switch (kind) {
     case protocol::scope::broadcast:
       for (auto& [id, session] : sessions_) session->send(frame);

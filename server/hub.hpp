@@ -12,6 +12,7 @@
 #include "common/metrics.hpp"
 #include "common/net.hpp"
 #include "common/protocol/envelope.hpp"
+#include "server/send_ring.hpp"
 
 namespace switchboard {
 
@@ -26,14 +27,15 @@ using room_map = std::unordered_map<std::string, std::vector<ws_session*>, strin
 
 class hub {
  public:
-  explicit hub(metrics::worker_metrics& counters) : metrics_(counters) {}
+  hub(metrics::worker_metrics& counters, send_ring& sends) : metrics_(counters), sends_(sends) {}
 
   // Sessions register once their id is known and deregister when they end;
   // the hub holds no ownership.
   void add(ws_session& session);
   void remove(ws_session& session);
 
-  // Hands `frame` to the local recipients that `kind`/`target` name.
+  // Hands `frame` to the local recipients that `kind`/`target` name; their
+  // writes reach the kernel together, in one system call.
   void deliver(protocol::scope kind, std::string_view target, const std::shared_ptr<const std::string>& frame);
 
   // Local room membership. join() is true when `session` is the room's first
@@ -54,6 +56,7 @@ class hub {
   // A vector, not a set: delivery walks it per message, joins and leaves are rare.
   room_map rooms_;
   metrics::worker_metrics& metrics_;
+  send_ring& sends_;
 };
 
 }  // namespace switchboard

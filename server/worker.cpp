@@ -85,6 +85,8 @@ asio::awaitable<void> refresh_gauges(asio::io_context& ioc, worker_context& ctx)
   asio::co_spawn(ioc, report_ready(ioc, ctx), asio::detached);
   asio::co_spawn(ioc, refresh_gauges(ioc, ctx), asio::detached);
   log::info("worker " + std::to_string(index) + " serving as " + ctx.ids.worker_key());
+  if (!ctx.sends.available())
+    log::info("io_uring unavailable (" + ctx.sends.unavailable_reason() + "): a fan-out sends frame by frame");
   ioc.run();
   log::info("worker exits");
   // Coroutines that ioc.stop() cut short still hold leases and references

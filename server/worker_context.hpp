@@ -11,6 +11,7 @@
 #include "server/hub.hpp"
 #include "server/redis_keys.hpp"
 #include "server/room_service.hpp"
+#include "server/send_ring.hpp"
 #include "common/static_files.hpp"
 
 namespace switchboard {
@@ -24,7 +25,7 @@ struct worker_context {
         metrics(counters.slot(static_cast<std::size_t>(worker_index))),
         keys(c.channel_prefix),
         ids(protocol::make_worker_key()),
-        hub(metrics),
+        hub(metrics, sends),
         bus(ex, c, keys, ids.worker_key(), hub, metrics),
         rooms(ex, c, keys, ids.worker_key(), hub, bus.pool(), bus.control(), bus.subscriber()),
         files(c.www_dir, c.static_max_bytes) {
@@ -42,6 +43,7 @@ struct worker_context {
   metrics::worker_metrics& metrics;    // this worker's slot
   const redis_keys keys;
   protocol::client_id_generator ids;
+  send_ring sends;  // batches a fan-out's writes (before hub, which uses it)
   switchboard::hub hub;
   switchboard::bus bus;
   room_service rooms;

@@ -29,7 +29,7 @@ bool is_expected_close(const error_code& ec) {
 
 }  // namespace
 
-ws_session::ws_session(tcp::socket socket, worker_context& ctx) : ws_(std::move(socket), ctx.executor), ctx_(ctx) {
+ws_session::ws_session(tcp::socket socket, worker_context& ctx) : ws_(std::move(socket), ctx.executor, &ctx.sends), ctx_(ctx) {
   ++ctx_.sessions;
 }
 

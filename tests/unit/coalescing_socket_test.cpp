@@ -1,6 +1,7 @@
 #include "server/coalescing_socket.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <functional>
@@ -16,6 +17,7 @@ using namespace std::chrono_literals;
 // A coalescing_socket and a plain socket connected to it over loopback.
 struct socket_pair {
   asio::io_context ioc;
+  send_ring ring;
   std::optional<coalescing_socket> ours;
   tcp::socket peer{ioc};
 
@@ -24,7 +26,7 @@ struct socket_pair {
     tcp::socket client(ioc);
     client.connect(acceptor.local_endpoint());
     peer = acceptor.accept();
-    ours.emplace(std::move(client), ioc.get_executor());
+    ours.emplace(std::move(client), ioc.get_executor(), &ring);
   }
 
   // Starts a write and returns where its outcome will be.
@@ -168,6 +170,64 @@ TEST(coalescing_socket, once_a_send_fails_every_later_write_fails) {
   ASSERT_NE(first_failure, writes.end()) << "no write failed on a reset connection";
   for (auto it = first_failure; it != writes.end(); ++it) EXPECT_TRUE((*it)->ec.failed());
   EXPECT_FALSE(s.ours->next_layer().is_open()) << "a failed send closes the socket, so that the read side ends";
+}
+
+TEST(coalescing_socket, a_write_in_a_batch_goes_out_when_the_batch_closes) {
+  socket_pair s;
+  if (!s.ring.available()) GTEST_SKIP() << "io_uring unavailable here: " << s.ring.unavailable_reason();
+  std::shared_ptr<socket_pair::outcome> w;
+  {
+    send_ring::batch batch(s.ring);
+    w = s.write("batched");
+    EXPECT_FALSE(w->done);
+  }
+  std::string got;
+  ASSERT_TRUE(s.run_until([&] { return (got += s.drain_peer()) == "batched" && w->done; })) << got;
+  EXPECT_FALSE(w->ec);
+  EXPECT_EQ(w->n, 7u);
+}
+
+TEST(coalescing_socket, a_batched_write_the_kernel_refuses_follows_later_in_order) {
+  socket_pair s;
+  if (!s.ring.available()) GTEST_SKIP() << "io_uring unavailable here: " << s.ring.unavailable_reason();
+  // Fill the kernel's buffers first, so that the batched send gets EAGAIN.
+  const std::string filler(4096, 'f');
+  std::size_t filled = 0;
+  for (;;) {
+    ssize_t n = ::send(s.ours->next_layer().native_handle(), filler.data(), filler.size(), MSG_DONTWAIT);
+    if (n <= 0) break;
+    filled += static_cast<std::size_t>(n);
+  }
+  std::shared_ptr<socket_pair::outcome> w;
+  {
+    send_ring::batch batch(s.ring);
+    w = s.write("tail");
+  }
+  std::string got;
+  ASSERT_TRUE(s.run_until([&] {
+    got += s.drain_peer();
+    return got.size() == filled + 4 && w->done;
+  }, 5s)) << got.size() << " of " << filled + 4;
+  EXPECT_EQ(got.substr(filled), "tail");
+  EXPECT_FALSE(w->ec);
+}
+
+TEST(coalescing_socket, a_batched_write_to_a_reset_connection_fails_and_closes_the_socket) {
+  socket_pair s;
+  if (!s.ring.available()) GTEST_SKIP() << "io_uring unavailable here: " << s.ring.unavailable_reason();
+  s.peer.set_option(asio::socket_base::linger(true, 0));
+  s.peer.close();
+  // The first send after a reset may still succeed; a second one fails.
+  std::vector<std::shared_ptr<socket_pair::outcome>> writes;
+  for (int i = 0; i < 20 && (writes.empty() || !writes.back()->ec); ++i) {
+    {
+      send_ring::batch batch(s.ring);
+      writes.push_back(s.write("ping"));
+    }
+    ASSERT_TRUE(s.run_until([&] { return writes.back()->done; }));
+  }
+  EXPECT_TRUE(writes.back()->ec.failed()) << "no batched write failed on a reset connection";
+  EXPECT_FALSE(s.ours->next_layer().is_open());
 }
 
 }  // namespace
