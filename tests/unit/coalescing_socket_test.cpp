@@ -187,6 +187,16 @@ TEST(coalescing_socket, a_write_in_a_batch_goes_out_when_the_batch_closes) {
   EXPECT_EQ(w->n, 7u);
 }
 
+TEST(coalescing_socket, without_io_uring_a_write_in_a_batch_is_sent_at_once) {
+  socket_pair s;
+  send_ring refused(0);
+  s.ours.emplace(tcp::socket(std::move(s.ours->next_layer())), s.ioc.get_executor(), &refused);
+  send_ring::batch batch(refused);
+  auto w = s.write("direct");
+  std::string got;
+  ASSERT_TRUE(s.run_until([&] { return (got += s.drain_peer()) == "direct" && w->done; })) << got;
+}
+
 TEST(coalescing_socket, a_batched_write_the_kernel_refuses_follows_later_in_order) {
   socket_pair s;
   if (!s.ring.available()) GTEST_SKIP() << "io_uring unavailable here: " << s.ring.unavailable_reason();

@@ -157,5 +157,13 @@ TEST(send_ring, outside_a_batch_it_is_not_batching) {
   EXPECT_EQ(ring.available(), ring.unavailable_reason().empty());
 }
 
+TEST(send_ring, a_ring_the_kernel_refuses_is_unavailable_and_never_batches) {
+  send_ring ring(0);  // io_uring_setup refuses zero entries, as a seccomp profile would refuse any
+  EXPECT_FALSE(ring.available());
+  EXPECT_FALSE(ring.unavailable_reason().empty());
+  send_ring::batch batch(ring);
+  EXPECT_FALSE(ring.batching()) << "callers would queue sends that nothing submits";
+}
+
 }  // namespace
 }  // namespace switchboard
