@@ -11,12 +11,13 @@ void hub::add(ws_session& session) { sessions_.emplace(session.id(), &session); 
 void hub::remove(ws_session& session) { sessions_.erase(session.id()); }
 
 void hub::deliver(protocol::scope kind, std::string_view target, const std::shared_ptr<const std::string>& frame) {
-  send_ring::batch batch(sends_);
   switch (kind) {
-    case protocol::scope::broadcast:
+    case protocol::scope::broadcast: {
+      send_ring::batch batch(sends_);
       for (auto& [id, session] : sessions_) session->send(frame);
       metrics::add(metrics_.deliveries[0], sessions_.size());
       break;
+    }
     case protocol::scope::direct:
       if (auto it = sessions_.find(target); it != sessions_.end()) {
         it->second->send(frame);
@@ -25,6 +26,7 @@ void hub::deliver(protocol::scope kind, std::string_view target, const std::shar
       break;
     case protocol::scope::room:
       if (auto it = rooms_.find(target); it != rooms_.end()) {
+        send_ring::batch batch(sends_);
         for (auto* member : it->second) member->send(frame);
         metrics::add(metrics_.deliveries[2], it->second.size());
       }

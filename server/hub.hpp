@@ -34,8 +34,9 @@ class hub {
   void add(ws_session& session);
   void remove(ws_session& session);
 
-  // Hands `frame` to the local recipients that `kind`/`target` name; their
-  // writes reach the kernel together, in one system call.
+  // Hands `frame` to the local recipients that `kind`/`target` name. The
+  // writes of a broadcast or room delivery reach the kernel together, in one
+  // system call; a direct message's single write goes on its own.
   void deliver(protocol::scope kind, std::string_view target, const std::shared_ptr<const std::string>& frame);
 
   // Local room membership. join() is true when `session` is the room's first
