@@ -1,9 +1,11 @@
 // Delivery across workers: broadcast, direct, ordering, and a slow consumer.
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
 #include "tests/integration/cluster_fixture.hpp"
+#include "tests/support/exposition.hpp"
 
 namespace switchboard::testing {
 namespace {
@@ -223,13 +225,24 @@ TEST_F(cluster_test, slow_consumer_is_closed_and_nobody_else_is_slowed) {
 
   for (int i = 0; i < count; ++i)
     a0.send_json({{"type", "broadcast"}, {"ref", i}, {"data", {{"seq", i}, {"pad", pad}}}});
-  // Every worker gets every broadcast at about the same time: once the
-  // normal client has half of them, the slow client's queue is far past its
-  // bound and the server has given up on it. It reads again well within the
-  // server's 5 s grace for the close frame, however slow this machine is.
-  constexpr int past_the_bound = count / 2;
+  // The slow client reads again as soon as the server has given up on it,
+  // well within the server's 5 s grace for the close frame, however slow
+  // this machine is. Waiting pumps the loop, so the other clients keep up.
+  auto next_scrape = std::chrono::steady_clock::now();
+  ASSERT_TRUE(loop_.run_until(
+      [&] {
+        if (std::chrono::steady_clock::now() < next_scrape) return false;
+        next_scrape += 50ms;
+        auto metrics = parse_exposition(http_get(server().port(), "/metrics").body);
+        double closes = 0;
+        for (int worker : {0, 1})
+          closes += std::max(0.0, metrics.value("switchboard_slow_consumer_closes_total", "test-node", worker));
+        return closes >= 1;
+      },
+      30s))
+      << "the server never gave up on the slow client";
+  slow.resume_reading();
   for (int i = 0; i < count; ++i) {
-    if (i == past_the_bound) slow.resume_reading();
     json frame = c1.next_of_type("message");
     ASSERT_EQ(frame["data"]["seq"], i) << "the normal client lost or reordered a message";
   }
