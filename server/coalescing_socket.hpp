@@ -10,6 +10,11 @@
 // the same way, in order, and are never held back by a cork for long: the
 // owner uncorks with its last queued frame.
 //
+// While the worker's send_ring batches (a fan-out), the write that would go
+// straight to the kernel is queued on the ring instead, with its buffers in
+// place, and reaches the kernel with the batch's other writes in one system
+// call; what the kernel does not take is gathered as above.
+//
 // Past `held_bytes_limit` of unsent bytes a write does not complete until the
 // kernel has taken some, so a client that stops reading backs up into the
 // session's own queue, where the slow-consumer bound applies.
