@@ -78,11 +78,11 @@ class coalescing_socket {
             // Nothing ahead of these bytes: in a fan-out, join the batch
             // that goes to the kernel in one call; otherwise send at once.
             // Either way only what the kernel does not take is copied.
-            if (st->ring && st->ring->batching() && ring_write<ConstBufferSequence, decltype(handler)>::fits(buffers)) {
+            using batched_write = ring_write<ConstBufferSequence, decltype(handler)>;
+            if (st->ring && st->ring->batching() && batched_write::fits(buffers)) {
               st->in_flight = true;
               st->ring->send(st->socket.native_handle(),
-                             std::make_unique<ring_write<ConstBufferSequence, decltype(handler)>>(
-                                 st, buffers, std::move(handler), n));
+                             std::make_unique<batched_write>(st, buffers, std::move(handler), n));
               return;
             }
             rest.consume(st->socket.send(buffers, 0, ec));

@@ -14,7 +14,6 @@
 
 #include <sys/socket.h>
 
-#include <cstddef>
 #include <memory>
 #include <string>
 
