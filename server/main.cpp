@@ -6,9 +6,9 @@
 
 #include "common/config.hpp"
 #include "common/log.hpp"
-#include "server/listen_socket.hpp"
+#include "server/process/listen_socket.hpp"
 #include "common/metrics.hpp"
-#include "server/master.hpp"
+#include "server/process/master.hpp"
 
 int main(int argc, char* argv[]) {
   using namespace switchboard;

@@ -7,11 +7,11 @@
 #include "common/config.hpp"
 #include "common/metrics.hpp"
 #include "common/protocol/client_id.hpp"
-#include "server/bus.hpp"
-#include "server/hub.hpp"
-#include "server/redis_keys.hpp"
-#include "server/room_service.hpp"
-#include "server/send_ring.hpp"
+#include "server/cluster/bus.hpp"
+#include "server/net/hub.hpp"
+#include "server/cluster/redis_keys.hpp"
+#include "server/net/room_service.hpp"
+#include "server/net/send_ring.hpp"
 #include "common/static_files.hpp"
 
 namespace switchboard {

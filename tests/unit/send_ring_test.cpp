@@ -1,4 +1,4 @@
-#include "server/send_ring.hpp"
+#include "server/net/send_ring.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

@@ -12,7 +12,7 @@
 #include "common/metrics.hpp"
 #include "common/net.hpp"
 #include "common/protocol/envelope.hpp"
-#include "server/send_ring.hpp"
+#include "server/net/send_ring.hpp"
 
 namespace switchboard {
 

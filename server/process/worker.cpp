@@ -1,12 +1,12 @@
-#include "server/worker.hpp"
+#include "server/process/worker.hpp"
 
 #include <unistd.h>
 
 #include <csignal>
 
 #include "common/log.hpp"
-#include "server/listen_socket.hpp"
-#include "server/listener.hpp"
+#include "server/process/listen_socket.hpp"
+#include "server/net/listener.hpp"
 #include "server/worker_context.hpp"
 
 namespace switchboard {

@@ -1,4 +1,4 @@
-#include "server/worker_registry.hpp"
+#include "server/cluster/worker_registry.hpp"
 
 #include <vector>
 

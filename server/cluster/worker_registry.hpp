@@ -24,7 +24,7 @@
 
 #include "common/net.hpp"
 #include "common/redis/client.hpp"
-#include "server/redis_keys.hpp"
+#include "server/cluster/redis_keys.hpp"
 
 namespace switchboard {
 

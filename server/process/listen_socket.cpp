@@ -1,4 +1,4 @@
-#include "server/listen_socket.hpp"
+#include "server/process/listen_socket.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

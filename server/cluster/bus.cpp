@@ -1,4 +1,4 @@
-#include "server/bus.hpp"
+#include "server/cluster/bus.hpp"
 
 #include "common/log.hpp"
 #include "common/protocol/envelope.hpp"

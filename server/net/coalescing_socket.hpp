@@ -27,7 +27,7 @@
 #include <string>
 
 #include "common/net.hpp"
-#include "server/send_ring.hpp"
+#include "server/net/send_ring.hpp"
 
 namespace switchboard {
 

@@ -1,4 +1,4 @@
-#include "server/ws_session.hpp"
+#include "server/net/ws_session.hpp"
 
 #include "common/log.hpp"
 #include "common/metrics.hpp"

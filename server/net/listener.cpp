@@ -1,7 +1,7 @@
-#include "server/listener.hpp"
+#include "server/net/listener.hpp"
 
 #include "common/log.hpp"
-#include "server/http_session.hpp"
+#include "server/net/http_session.hpp"
 #include "server/worker_context.hpp"
 
 namespace switchboard {

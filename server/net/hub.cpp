@@ -1,8 +1,8 @@
-#include "server/hub.hpp"
+#include "server/net/hub.hpp"
 
 #include <algorithm>
 
-#include "server/ws_session.hpp"
+#include "server/net/ws_session.hpp"
 
 namespace switchboard {
 

@@ -1,4 +1,4 @@
-#include "server/master.hpp"
+#include "server/process/master.hpp"
 
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -14,7 +14,7 @@
 #include <optional>
 
 #include "common/log.hpp"
-#include "server/worker.hpp"
+#include "server/process/worker.hpp"
 
 namespace switchboard {
 namespace {

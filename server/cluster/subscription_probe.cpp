@@ -1,4 +1,4 @@
-#include "server/subscription_probe.hpp"
+#include "server/cluster/subscription_probe.hpp"
 
 #include <charconv>
 #include <utility>

@@ -1,11 +1,11 @@
-#include "server/room_service.hpp"
+#include "server/net/room_service.hpp"
 
 #include <algorithm>
 #include <array>
 #include <set>
 
 #include "common/log.hpp"
-#include "server/ws_session.hpp"
+#include "server/net/ws_session.hpp"
 
 namespace switchboard {
 namespace {

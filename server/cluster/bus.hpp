@@ -14,11 +14,11 @@
 #include "common/redis/client.hpp"
 #include "common/redis/pool.hpp"
 #include "common/redis/subscriber.hpp"
-#include "server/hub.hpp"
+#include "server/net/hub.hpp"
 #include "common/metrics.hpp"
-#include "server/redis_keys.hpp"
-#include "server/subscription_probe.hpp"
-#include "server/worker_registry.hpp"
+#include "server/cluster/redis_keys.hpp"
+#include "server/cluster/subscription_probe.hpp"
+#include "server/cluster/worker_registry.hpp"
 
 namespace switchboard {
 

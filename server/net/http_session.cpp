@@ -1,8 +1,8 @@
-#include "server/http_session.hpp"
+#include "server/net/http_session.hpp"
 
 #include "common/log.hpp"
 #include "server/worker_context.hpp"
-#include "server/ws_session.hpp"
+#include "server/net/ws_session.hpp"
 
 namespace switchboard {
 namespace {

@@ -7,7 +7,7 @@
 
 #include "common/config.hpp"
 #include "common/metrics.hpp"
-#include "server/listen_socket.hpp"
+#include "server/process/listen_socket.hpp"
 
 namespace switchboard {
 

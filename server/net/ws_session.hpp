@@ -19,7 +19,7 @@
 #include "common/frame_queue.hpp"
 #include "common/net.hpp"
 #include "common/protocol/request.hpp"
-#include "server/coalescing_socket.hpp"
+#include "server/net/coalescing_socket.hpp"
 
 namespace switchboard {
 

@@ -27,8 +27,8 @@
 #include "common/redis/client.hpp"
 #include "common/redis/pool.hpp"
 #include "common/redis/subscriber.hpp"
-#include "server/hub.hpp"
-#include "server/redis_keys.hpp"
+#include "server/net/hub.hpp"
+#include "server/cluster/redis_keys.hpp"
 
 namespace switchboard {
 

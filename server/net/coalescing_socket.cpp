@@ -1,4 +1,4 @@
-#include "server/coalescing_socket.hpp"
+#include "server/net/coalescing_socket.hpp"
 
 namespace switchboard {
 
