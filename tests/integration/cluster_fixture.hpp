@@ -12,8 +12,8 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/http_get.hpp"
+#include "tests/support/node_process.hpp"
 #include "tests/support/redis_process.hpp"
-#include "tests/support/server_process.hpp"
 #include "tests/support/test_loop.hpp"
 #include "tests/support/ws_client.hpp"
 
@@ -28,13 +28,13 @@ class cluster_test : public ::testing::Test {
     redis_.emplace();
   }
 
-  server_process& start_server(server_options options = {}) {
+  node_process& start_server(node_options options = {}) {
     server_.emplace(switchboard_binary, *redis_, std::move(options));
     return *server_;
   }
 
   redis_process& redis() { return *redis_; }
-  server_process& server() { return *server_; }
+  node_process& server() { return *server_; }
 
   // A client on whichever worker the kernel picks.
   ws_client connect(connect_options options = {}) {
@@ -49,7 +49,7 @@ class cluster_test : public ::testing::Test {
   // Declared first so that it outlives every client, the test's included.
   test_loop loop_;
   std::optional<redis_process> redis_;
-  std::optional<server_process> server_;
+  std::optional<node_process> server_;
 };
 
 // Serves every client for a while, then expects none of them got anything.

@@ -183,7 +183,7 @@ TEST_F(cluster_test, acks_wait_for_a_node_that_joined_just_before_redis_restarte
   const std::vector<std::string> flags{"--liveness-seconds", "10"};
   start_server({.workers = 1, .node = "first", .extra_flags = flags});
   ws_client sender = connect();
-  server_process joined(switchboard_binary, redis(), {.workers = 1, .node = "joined", .extra_flags = flags});
+  node_process joined(switchboard_binary, redis(), {.workers = 1, .node = "joined", .extra_flags = flags});
   ws_client receiver(loop_);
   receiver.connect(joined.ws_url());
   const auto joined_workers = joined.worker_pids();

@@ -103,7 +103,7 @@ TEST_F(cluster_test, rolling_restart_under_load_refuses_nothing_and_loses_nothin
   auto before = server().worker_pids();
 
   // The sender sits on a second node, so the rolling restart never closes it.
-  server_process sender_node(switchboard_binary, redis(), {.workers = 1, .node = "sender"});
+  node_process sender_node(switchboard_binary, redis(), {.workers = 1, .node = "sender"});
   ws_client sender(loop_);
   sender.connect(sender_node.ws_url());
 

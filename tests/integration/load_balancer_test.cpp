@@ -44,8 +44,8 @@ class load_balancer_test : public ::testing::Test {
   // Nodes a and b (two workers each unless told otherwise), then the
   // balancer in front of them.
   void start_cluster(proxy_kind kind, node_options a = {}, node_options b = {}) {
-    a.name = "a";
-    b.name = "b";
+    a.node = "a";
+    b.node = "b";
     node_a_.emplace(switchboard_binary, *redis_, std::move(a));
     node_b_.emplace(switchboard_binary, *redis_, std::move(b));
     proxy_.emplace(kind, shipped_config(kind), std::vector<std::string>{node_a_->address(), node_b_->address()});

@@ -295,7 +295,7 @@ TEST_F(cluster_test, members_of_a_killed_worker_vanish_from_presence) {
 
 TEST_F(cluster_test, two_nodes_form_one_cluster_for_every_scope) {
   start_server({.node = "node-a"});
-  server_process second(switchboard_binary, redis(), {.node = "node-b"});
+  node_process second(switchboard_binary, redis(), {.node = "node-b"});
   ws_client a(loop_);
   a.connect(server().ws_url());
   ws_client b(loop_);
@@ -324,8 +324,8 @@ TEST_F(cluster_test, two_nodes_form_one_cluster_for_every_scope) {
 
 TEST_F(cluster_test, members_of_a_killed_node_vanish_from_presence) {
   start_server({.node = "node-a", .extra_flags = {"--liveness-seconds", "1"}});
-  std::optional<server_process> doomed_node;
-  doomed_node.emplace(switchboard_binary, redis(), server_options{.node = "node-b", .extra_flags = {"--liveness-seconds", "1"}});
+  std::optional<node_process> doomed_node;
+  doomed_node.emplace(switchboard_binary, redis(), node_options{.node = "node-b", .extra_flags = {"--liveness-seconds", "1"}});
   ws_client a(loop_);
   a.connect(server().ws_url());
   ws_client b1(loop_);

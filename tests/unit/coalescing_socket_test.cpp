@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/test_loop.hpp"
+
 namespace switchboard {
 namespace {
 
@@ -16,7 +18,8 @@ using namespace std::chrono_literals;
 
 // A coalescing_socket and a plain socket connected to it over loopback.
 struct socket_pair {
-  asio::io_context ioc;
+  testing::test_loop loop;
+  asio::io_context& ioc = loop.context();
   send_ring ring;
   std::optional<coalescing_socket> ours;
   tcp::socket peer{ioc};
@@ -59,14 +62,8 @@ struct socket_pair {
   }
 
   // Runs handlers until `done` holds or `limit` has passed.
-  template <class Pred>
-  bool run_until(Pred done, std::chrono::milliseconds limit = 1s) {
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!done() && std::chrono::steady_clock::now() < deadline) {
-      ioc.restart();
-      ioc.run_for(5ms);
-    }
-    return done();
+  bool run_until(const std::function<bool()>& done, std::chrono::milliseconds limit = 1s) {
+    return loop.run_until(done, limit);
   }
 };
 

@@ -6,9 +6,9 @@
 
 #include <array>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -16,6 +16,7 @@
 #include "common/redis/error.hpp"
 #include "common/redis/subscriber.hpp"
 #include "tests/support/redis_process.hpp"
+#include "tests/support/test_loop.hpp"
 
 namespace switchboard::redis {
 namespace {
@@ -39,23 +40,13 @@ class redis_test : public ::testing::Test {
  protected:
   void SetUp() override { SWITCHBOARD_REQUIRE_REDIS_SERVER(); }
 
-  // Runs the io_context in short slices until `done()` or `limit`; true when done.
-  template <class Predicate>
-  bool run_until(Predicate done, std::chrono::milliseconds limit = 5s) {
-    const auto deadline = clock_type::now() + limit;
-    while (!done()) {
-      if (clock_type::now() >= deadline) return false;
-      if (ioc_.stopped()) ioc_.restart();
-      // Out of work: nothing can change until time passes.
-      if (ioc_.run_for(2ms) == 0 && ioc_.stopped()) std::this_thread::sleep_for(1ms);
-    }
-    return true;
+  // Runs handlers until `done()` or `limit`; true when done.
+  bool run_until(const std::function<bool()>& done, std::chrono::milliseconds limit = 5s) {
+    return loop_.run_until(done, limit);
   }
 
-  // Runs the io_context for `duration`, whatever happens.
-  void run_for(std::chrono::milliseconds duration) {
-    run_until([] { return false; }, duration);
-  }
+  // Runs handlers for `duration`, whatever happens.
+  void run_for(std::chrono::milliseconds duration) { loop_.run_for(duration); }
 
   // Spawns `task`; the result appears in the returned slot when it completes.
   // The slot is shared so that a task still pending after a failed test
@@ -98,7 +89,8 @@ class redis_test : public ::testing::Test {
     return await(conn.request(views));
   }
 
-  asio::io_context ioc_{1};
+  testing::test_loop loop_;
+  asio::io_context& ioc_ = loop_.context();
   // What the read loop of the last open() connection returned, once it has.
   std::shared_ptr<std::optional<error_code>> run_result_;
 };

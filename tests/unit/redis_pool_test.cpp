@@ -8,16 +8,17 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "common/redis/error.hpp"
 #include "tests/support/redis_process.hpp"
+#include "tests/support/test_loop.hpp"
 
 namespace switchboard::redis {
 namespace {
@@ -114,22 +115,12 @@ class redis_pool_test : public ::testing::Test {
     return options;
   }
 
-  // Runs the io_context in short slices until `done()` or `limit`; true when done.
-  template <class Predicate>
-  bool run_until(Predicate done, std::chrono::milliseconds limit = 5s) {
-    const auto deadline = clock_type::now() + limit;
-    while (!done()) {
-      if (clock_type::now() >= deadline) return false;
-      if (ioc_.stopped()) ioc_.restart();
-      // Out of work: nothing can change until time passes.
-      if (ioc_.run_for(2ms) == 0 && ioc_.stopped()) std::this_thread::sleep_for(1ms);
-    }
-    return true;
+  // Runs handlers until `done()` or `limit`; true when done.
+  bool run_until(const std::function<bool()>& done, std::chrono::milliseconds limit = 5s) {
+    return loop_.run_until(done, limit);
   }
 
-  void run_for(std::chrono::milliseconds duration) {
-    run_until([] { return false; }, duration);
-  }
+  void run_for(std::chrono::milliseconds duration) { loop_.run_for(duration); }
 
   // Spawns `task`, cancellable through `cancel`; the result appears in the
   // returned slot, which is shared so that a task still pending after a
@@ -179,7 +170,8 @@ class redis_pool_test : public ::testing::Test {
     EXPECT_EQ(get(counters_.waiting), waiting);
   }
 
-  asio::io_context ioc_{1};
+  testing::test_loop loop_;
+  asio::io_context& ioc_ = loop_.context();
   pool_counters counters_;
   std::unique_ptr<pool> pool_;
 };
