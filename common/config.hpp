@@ -1,6 +1,8 @@
 #pragma once
 // The node's configuration: one aggregate, parsed once from flags and
-// environment, then passed by const reference.
+// environment, then passed by const reference. Its defaults are the flags'
+// defaults: option_rows.cpp has one row per flag and --help prints them
+// from here.
 
 #include <chrono>
 #include <cstddef>
@@ -10,6 +12,7 @@
 
 #include "common/log.hpp"
 #include "common/redis/endpoint.hpp"
+#include "common/redis/pool.hpp"
 
 namespace switchboard {
 
@@ -49,11 +52,11 @@ struct config {
   std::chrono::seconds idle_timeout{60};
   log::level log_level = log::level::info;
   // The worker's Redis command pool (everything but SUBSCRIBE and the
-  // liveness heartbeat): see redis::pool_options for why these defaults.
-  std::size_t redis_pool_size = 8;
-  bool redis_pool_wait = true;
-  std::size_t redis_pool_max_waiters = 0;  // 0: unlimited
-  std::chrono::milliseconds redis_pool_acquire_timeout{1000};
+  // liveness heartbeat): redis::pool_options holds the defaults and why.
+  std::size_t redis_pool_size = redis::pool_options{}.size;
+  bool redis_pool_wait = redis::pool_options{}.wait;
+  std::size_t redis_pool_max_waiters = redis::pool_options{}.max_waiters;  // 0: unlimited
+  std::chrono::milliseconds redis_pool_acquire_timeout = redis::pool_options{}.acquire_timeout;
   // Static files (the demo page, switchboard.js) are served from here; empty
   // serves none. Default: the source tree's server/www.
   std::string www_dir;

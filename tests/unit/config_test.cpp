@@ -1,11 +1,14 @@
 #include "common/config.hpp"
+#include "common/option_rows.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -71,6 +74,17 @@ class config_test : public ::testing::Test {
     return parse_config(static_cast<int>(args.size()), argv.data());
   }
 
+  // The --help text.
+  static std::string help_text() {
+    try {
+      parse({"--help"});
+    } catch (const help_requested& e) {
+      return e.what();
+    }
+    ADD_FAILURE() << "no help_requested";
+    return {};
+  }
+
   // The config_error message for `args`, or a note that there was none.
   static std::string error_of(std::vector<std::string> args) {
     try {
@@ -103,6 +117,12 @@ TEST_F(config_test, defaults) {
   EXPECT_EQ(cfg.liveness_timeout, 3000ms);
   EXPECT_EQ(cfg.drain_timeout, 10s);
   EXPECT_EQ(cfg.log_level, log::level::info);
+  // One place for the pool's defaults: redis::pool_options.
+  const redis::pool_options pool;
+  EXPECT_EQ(cfg.redis_pool_size, pool.size);
+  EXPECT_EQ(cfg.redis_pool_wait, pool.wait);
+  EXPECT_EQ(cfg.redis_pool_max_waiters, pool.max_waiters);
+  EXPECT_EQ(cfg.redis_pool_acquire_timeout, pool.acquire_timeout);
 }
 
 TEST_F(config_test, every_flag) {
@@ -213,6 +233,61 @@ TEST_F(config_test, help_lists_every_flag) {
       EXPECT_NE(text.find(flag), std::string::npos) << flag;
     EXPECT_NE(text.find("SWITCHBOARD_"), std::string::npos);
     EXPECT_NE(text.find("REDIS_URL"), std::string::npos);
+  }
+}
+
+TEST_F(config_test, rows_are_named_once_with_help_and_a_range) {
+  std::set<std::string> names;
+  for (const auto& row : option_rows()) {
+    EXPECT_TRUE(names.insert(row.name).second) << row.name << " twice";
+    EXPECT_NE(row.kind, nullptr) << row.name;
+    EXPECT_STRNE(row.help, "") << row.name;
+    EXPECT_LE(row.min, row.max) << row.name;
+  }
+  EXPECT_EQ(names.count("help"), 0u);  // --help is parse_config's own
+}
+
+// Parsing nothing gives config{} (but for the host's thread count, name and
+// the build's www directory), and every default shown, given back as the
+// flag's value, parses to the same value.
+TEST_F(config_test, every_row_default_parses_back_to_the_aggregate) {
+  const config aggregate{};
+  const config parsed = parse({});
+  const std::set<std::string> from_the_host{"workers", "node", "www-dir"};
+  for (const auto& row : option_rows()) {
+    const std::string shown = row.kind->show(parsed);
+    if (!from_the_host.count(row.name)) EXPECT_EQ(shown, row.kind->show(aggregate)) << row.name;
+    config again = parse({"--" + std::string(row.name), shown});
+    EXPECT_EQ(row.kind->show(again), shown) << row.name;
+  }
+}
+
+TEST_F(config_test, help_lists_every_row_with_its_default_and_help) {
+  const config parsed = parse({});
+  const std::string text = help_text();
+  for (const auto& row : option_rows()) {
+    const std::string flag = "--" + std::string(row.name) + " arg (=" + row.kind->show(parsed) + ")";
+    EXPECT_NE(text.find(flag), std::string::npos) << flag << " not in:\n" << text;
+    // The start of the help: the rest may be wrapped onto the next line.
+    EXPECT_NE(text.find(std::string(row.help).substr(0, 25)), std::string::npos) << row.name;
+  }
+  // Each kind's way of showing its default.
+  for (const char* flag : {"--max-message-bytes arg (=64KiB)", "--send-queue-bytes arg (=4MiB)",
+                           "--static-max-bytes arg (=1MiB)", "--liveness-seconds arg (=3)", "--drain-seconds arg (=10)",
+                           "--redis-pool-acquire-ms arg (=1000)", "--redis-pool-wait arg (=yes)",
+                           "--log-level arg (=info)", "--port arg (=8080)"})
+    EXPECT_NE(text.find(flag), std::string::npos) << flag;
+}
+
+// A value no flag accepts, set as SWITCHBOARD_<NAME>, stops parsing with a
+// message naming the flag: every row is read from the environment.
+TEST_F(config_test, every_row_is_read_from_the_environment) {
+  for (const auto& row : option_rows()) {
+    std::string variable = "SWITCHBOARD_" + std::string(row.name);
+    for (char& c : variable) c = c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    env_guard env;
+    env.set(variable, std::string(300, 'x'));
+    EXPECT_NE(error_of({}).find(row.name), std::string::npos) << variable;
   }
 }
 
