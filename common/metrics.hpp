@@ -12,6 +12,9 @@
 #include <string>
 #include <string_view>
 
+#include "common/protocol/envelope.hpp"
+#include "common/protocol/error.hpp"
+#include "common/protocol/request.hpp"
 #include "common/redis/pool_counters.hpp"
 
 namespace switchboard::metrics {
@@ -24,13 +27,25 @@ inline void sub(value& v, std::uint64_t n = 1) { v.fetch_sub(n, std::memory_orde
 inline void set(value& v, std::uint64_t n) { v.store(n, std::memory_order_relaxed); }
 inline std::uint64_t get(const value& v) { return v.load(std::memory_order_relaxed); }
 
+// The to_string of E's first N enumerators, in order, then `more`. Label
+// arrays follow their enums, and a counter array sized by one has a slot
+// for every enumerator: error.cpp and request.cpp check at compile time
+// that each count matches its enum.
+template <typename E, std::size_t N, typename... More>
+constexpr std::array<std::string_view, N + sizeof...(More)> labels_of(More... more) {
+  std::array<std::string_view, N + sizeof...(More)> out{};
+  for (std::size_t i = 0; i < N; ++i) out[i] = to_string(static_cast<E>(i));
+  std::size_t i = N;
+  ((out[i++] = more), ...);
+  return out;
+}
+
 // Client request types, in protocol order, plus frames that parse to no type.
-inline constexpr std::array<std::string_view, 8> request_types{"broadcast", "direct", "join",     "leave",
-                                                               "room",      "presence", "ping", "invalid"};
-inline constexpr std::array<std::string_view, 3> scopes{"broadcast", "direct", "room"};
-inline constexpr std::array<std::string_view, 7> error_codes{"bad_json",       "bad_request",  "unknown_type",
-                                                             "unsupported",    "too_many_rooms", "rate_limited",
-                                                             "unavailable"};
+inline constexpr auto request_types =
+    labels_of<protocol::request_type, protocol::request_type_count>(std::string_view("invalid"));
+inline constexpr auto error_codes = labels_of<protocol::error_kind, protocol::error_kind_count>();
+// Built at start-up: frames.cpp defines to_string(scope), so it is not constexpr.
+inline const auto scopes = labels_of<protocol::scope, protocol::scope_count>();
 // WebSocket close codes counted one by one; anything else is "other".
 // 1005: a close frame without a code; 1006: no close frame at all.
 inline constexpr std::array<int, 10> close_codes{1000, 1001, 1002, 1003, 1005, 1006, 1007, 1008, 1009, 1011};

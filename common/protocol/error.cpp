@@ -2,17 +2,11 @@
 
 namespace switchboard::protocol {
 
-std::string_view to_string(error_kind kind) {
-  switch (kind) {
-    case error_kind::bad_json: return "bad_json";
-    case error_kind::bad_request: return "bad_request";
-    case error_kind::unknown_type: return "unknown_type";
-    case error_kind::unsupported: return "unsupported";
-    case error_kind::too_many_rooms: return "too_many_rooms";
-    case error_kind::rate_limited: return "rate_limited";
-    case error_kind::unavailable: return "unavailable";
-  }
-  return "unknown";
-}
+// Every value below error_kind_count has a name and the next one has none,
+// so a kind added without counting it (or counted without adding it) stops
+// the build here rather than overrunning the metrics arrays.
+static_assert(to_string(static_cast<error_kind>(error_kind_count - 1)) != "unknown" &&
+                  to_string(static_cast<error_kind>(error_kind_count)) == "unknown",
+              "error_kind_count must be one past the last error_kind");
 
 }  // namespace switchboard::protocol

@@ -1,6 +1,7 @@
 #pragma once
 // The error codes of PROTOCOL.md, sent to clients in `error` frames.
 
+#include <cstddef>
 #include <string_view>
 
 namespace switchboard::protocol {
@@ -15,6 +16,27 @@ enum class error_kind {
   unavailable,     // the broker cannot be reached right now
 };
 
-std::string_view to_string(error_kind kind);
+// One past the last kind: metrics keeps a counter per kind, labelled with
+// to_string. error.cpp checks that it matches the enum.
+inline constexpr std::size_t error_kind_count = 7;
+
+// constexpr so that metrics can build its labels at compile time. The switch
+// has no default and -Wswitch is an error here: a new kind does not compile
+// until it has a name.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic error "-Wswitch"
+constexpr std::string_view to_string(error_kind kind) {
+  switch (kind) {
+    case error_kind::bad_json: return "bad_json";
+    case error_kind::bad_request: return "bad_request";
+    case error_kind::unknown_type: return "unknown_type";
+    case error_kind::unsupported: return "unsupported";
+    case error_kind::too_many_rooms: return "too_many_rooms";
+    case error_kind::rate_limited: return "rate_limited";
+    case error_kind::unavailable: return "unavailable";
+  }
+  return "unknown";
+}
+#pragma GCC diagnostic pop
 
 }  // namespace switchboard::protocol

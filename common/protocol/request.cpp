@@ -29,14 +29,18 @@ bool depth_within_limit(std::string_view text) {
   return true;
 }
 
+// Every value below request_type_count has a name and the next one has none,
+// so a type added without counting it (or counted without adding it) stops
+// the build here rather than overrunning the metrics arrays.
+static_assert(to_string(static_cast<request_type>(request_type_count - 1)) != "unknown" &&
+                  to_string(static_cast<request_type>(request_type_count)) == "unknown",
+              "request_type_count must be one past the last request_type");
+
 std::optional<request_type> type_from_name(std::string_view name) {
-  if (name == "broadcast") return request_type::broadcast;
-  if (name == "direct") return request_type::direct;
-  if (name == "join") return request_type::join;
-  if (name == "leave") return request_type::leave;
-  if (name == "room") return request_type::room;
-  if (name == "presence") return request_type::presence;
-  if (name == "ping") return request_type::ping;
+  for (std::size_t i = 0; i < request_type_count; ++i) {
+    auto type = static_cast<request_type>(i);
+    if (to_string(type) == name) return type;
+  }
   return std::nullopt;
 }
 

@@ -2,6 +2,7 @@
 // Turns one client text frame into a typed request, or into the error that
 // answers it (PROTOCOL.md, "Client to server").
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,6 +13,29 @@
 namespace switchboard::protocol {
 
 enum class request_type { broadcast, direct, join, leave, room, presence, ping };
+
+// One past the last type: metrics keeps a counter per type, labelled with
+// to_string. request.cpp checks that it matches the enum.
+inline constexpr std::size_t request_type_count = 7;
+
+// The `type` a client sends. constexpr so that metrics can build its labels
+// at compile time; the switch has no default and -Wswitch is an error here,
+// so a new type does not compile until it has a name.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic error "-Wswitch"
+constexpr std::string_view to_string(request_type type) {
+  switch (type) {
+    case request_type::broadcast: return "broadcast";
+    case request_type::direct: return "direct";
+    case request_type::join: return "join";
+    case request_type::leave: return "leave";
+    case request_type::room: return "room";
+    case request_type::presence: return "presence";
+    case request_type::ping: return "ping";
+  }
+  return "unknown";
+}
+#pragma GCC diagnostic pop
 
 struct request {
   request_type type{};

@@ -8,6 +8,8 @@
 
 #include <map>
 #include <sstream>
+#include <string_view>
+#include <vector>
 
 namespace switchboard::metrics {
 namespace {
@@ -17,6 +19,26 @@ std::map<std::string, double> parse_exposition(const std::string& text) {
   auto parsed = testing::parse_exposition(text);
   for (const auto& problem : parsed.problems) ADD_FAILURE() << problem;
   return parsed.series;
+}
+
+// Dashboards select on these exact strings.
+TEST(metrics, labels_are_the_protocol_names_in_enum_order) {
+  using names = std::vector<std::string_view>;
+  EXPECT_EQ(names(request_types.begin(), request_types.end()),
+            (names{"broadcast", "direct", "join", "leave", "room", "presence", "ping", "invalid"}));
+  EXPECT_EQ(names(scopes.begin(), scopes.end()), (names{"broadcast", "direct", "room"}));
+  EXPECT_EQ(names(error_codes.begin(), error_codes.end()),
+            (names{"bad_json", "bad_request", "unknown_type", "unsupported", "too_many_rooms", "rate_limited",
+                   "unavailable"}));
+  for (std::size_t i = 0; i < protocol::request_type_count; ++i)
+    EXPECT_EQ(request_types[i], protocol::to_string(static_cast<protocol::request_type>(i)));
+  for (std::size_t i = 0; i < protocol::error_kind_count; ++i)
+    EXPECT_EQ(error_codes[i], protocol::to_string(static_cast<protocol::error_kind>(i)));
+  for (std::size_t i = 0; i < protocol::scope_count; ++i)
+    EXPECT_EQ(scopes[i], protocol::to_string(static_cast<protocol::scope>(i)));
+  // to_string(scope) is not constexpr, so this is checked here and not by
+  // the compiler: a scope past scope_count would have no counter.
+  EXPECT_EQ(protocol::to_string(static_cast<protocol::scope>(protocol::scope_count)), "unknown");
 }
 
 TEST(metrics, close_codes_map_to_their_bucket_or_other) {

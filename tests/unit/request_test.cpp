@@ -70,6 +70,19 @@ TEST(request, every_type_parses) {
   EXPECT_EQ(ping.ref, std::nullopt);
 }
 
+// The names come from to_string, so the parser and the metrics labels
+// cannot disagree on them.
+TEST(request, every_type_name_parses_to_its_type) {
+  for (std::size_t i = 0; i < request_type_count; ++i) {
+    auto type = static_cast<request_type>(i);
+    std::string name(to_string(type));
+    auto req = parse_ok(R"({"type":")" + name + R"(","to":"a","room":"r","data":1})");
+    EXPECT_EQ(req.type, type) << name;
+  }
+  EXPECT_EQ(to_string(request_type::presence), "presence");
+  EXPECT_EQ(parse_error(R"({"type":"unknown"})").kind, error_kind::unknown_type);
+}
+
 TEST(request, malformed_json_is_bad_json) {
   for (const char* text : {"", "{", "}", "{\"type\":}", "{\"type\":\"ping\"", "{'type':'ping'}",
                            "{\"type\":\"ping\"} {}", "{\"type\":\"ping\",}", "nul", "{\"type\":\"\xff\"}"}) {
