@@ -233,17 +233,25 @@ free_port() {
   die "no free port found"
 }
 
+# start_redis LOG: a fresh Redis on a free port, in a session of its own.
 start_redis() {
   local log="$1"
   redis_port=$(free_port)
-  setsid redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
-    --daemonize no --logfile "$log" >/dev/null 2>&1 &
-  redis_pid=$!
-  for _ in $(seq 100); do
-    redis-cli -p "$redis_port" ping >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  die "redis-server did not start (see $log)"
+  start_private_redis "$redis_port" "$log" setsid >/dev/null 2>&1
+  wait_for_redis "$redis_port" 10 "$log"
+}
+
+# True once TARGET, logging to LOG, serves on $server_port.
+server_ready() {
+  local target="$1" log="$2"
+  case "$target" in
+    # Every worker's own health, not just the one the kernel picked.
+    switchboard)
+      [ "$(curl -s -m 1 "http://127.0.0.1:$server_port/metrics" 2>/dev/null |
+           grep -c '^switchboard_healthy{.*} 1$')" = "$workers" ] ;;
+    baseline)
+      grep -q 'ready:' "$log" ;;
+  esac
 }
 
 # start_server TARGET LOG: a fresh node on a free port; returns when every
@@ -262,29 +270,32 @@ start_server() {
       ;;
   esac
   server_pid=$!
-  for _ in $(seq 200); do
-    [ -e "/proc/$server_pid" ] || die "$target exited at start (see $log)"
-    case "$target" in
-      # Every worker's own health, not just the one the kernel picked.
-      switchboard)
-        [ "$(curl -s -m 1 "http://127.0.0.1:$server_port/metrics" 2>/dev/null |
-             grep -c '^switchboard_healthy{.*} 1$')" = "$workers" ] && return 0 ;;
-      baseline)
-        grep -q 'ready:' "$log" && return 0 ;;
-    esac
-    sleep 0.1
-  done
-  die "$target did not become ready in 20 s (see $log)"
+  local status=0
+  retry_while_alive "$server_pid" 20 server_ready "$target" "$log" || status=$?
+  case "$status" in
+    0) ;;
+    1) die "$target exited at start (see $log)" ;;
+    *) die "$target did not become ready in 20 s (see $log)" ;;
+  esac
 }
 
 # ------------------------------------------------------------ measuring
 
-# "cpu rss user" summed over a process tree (the master or primary and every
-# worker): cpu = utime+stime+cutime+cstime in ticks, rss = VmRSS in KiB,
-# user = utime+cutime in ticks (with cpu, the kernel's share).
-tree_usage() {
+# The processes of process group $1. A server or Redis started by setsid
+# (from this shell, which has no job control, so setsid need not fork) leads
+# a group of its own whose id is its pid, and its workers stay in that group.
+# The group is field 5 of a stat line: the third after the command name.
+group_pids() {
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } |
+    awk -v pgrp="$1" '{ pid = $1; sub(/^.*\) /, ""); split($0, f, " "); if (f[3] == pgrp) print pid }'
+}
+
+# "cpu rss user" summed over a process group (the master or primary and
+# every worker): cpu = utime+stime+cutime+cstime in ticks, rss = VmRSS in
+# KiB, user = utime+cutime in ticks (with cpu, the kernel's share).
+group_usage() {
   local p files=()
-  for p in $(tree_pids "$1"); do files+=("/proc/$p/stat" "/proc/$p/status"); done
+  for p in $(group_pids "$1"); do files+=("/proc/$p/stat" "/proc/$p/status"); done
   [ ${#files[@]} -gt 0 ] || { echo "0 0 0"; return 0; }
   # A process may end meanwhile: cat skips it. In a stat line the fields
   # after the ")" that ends the command name are 3.. of proc(5), so 12-15
@@ -295,10 +306,10 @@ tree_usage() {
     END { printf "%d %d %d\n", cpu, rss, user }'
 }
 
-# One line per process for the raw record.
+# One line per process of group $1 for the raw record.
 process_table() {
   local p
-  for p in $(tree_pids "$1"); do
+  for p in $(group_pids "$1"); do
     awk -v pid="$p" '/^(Name|PPid|VmRSS|VmHWM|Threads):/ {v = v " " $1 $2} END {print "pid " pid v}' \
       "/proc/$p/status" 2>/dev/null || true
     sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null |
@@ -316,8 +327,8 @@ monitor() {
     printf '    %s\n' "$line" >&2
     [[ "$line" =~ ^\[\ *([0-9]+)s\ ([a-z]+) ]] || continue
     second="${BASH_REMATCH[1]}" phase="${BASH_REMATCH[2]}"
-    read -r cpu rss _ <<<"$(tree_usage "$server_pid")"
-    redis=$(tree_usage "$redis_pid")
+    read -r cpu rss _ <<<"$(group_usage "$server_pid")"
+    redis=$(group_usage "$redis_pid")
     count=0 conns=0
     if [[ "$line" =~ (delivered|cycles|handshakes)\ ([0-9]+)/s ]]; then count="${BASH_REMATCH[2]}"; fi
     if [[ "$line" =~ conns\ ([0-9]+) ]]; then conns="${BASH_REMATCH[1]}"; fi
@@ -341,10 +352,10 @@ run_one() {
   local idle_cpu idle_rss user_before idle0_cpu redis_before begin_s end_s
   # Two idle snapshots 2 s apart: what the server spends doing nothing
   # (timers, probes, heartbeats), for the record.
-  read -r idle0_cpu _ _ <<<"$(tree_usage "$server_pid")"
+  read -r idle0_cpu _ _ <<<"$(group_usage "$server_pid")"
   sleep 2
-  read -r idle_cpu idle_rss user_before <<<"$(tree_usage "$server_pid")"
-  redis_before=$(tree_usage "$redis_pid")
+  read -r idle_cpu idle_rss user_before <<<"$(group_usage "$server_pid")"
+  redis_before=$(group_usage "$redis_pid")
   { echo "# idle, before the load tester"; uptime; process_table "$server_pid"; } >"$base.server.txt"
   : >"$base.samples"
   begin_s=$(date +%s.%N)
@@ -361,8 +372,8 @@ run_one() {
   monitor_pid=""
   end_s=$(date +%s.%N)
   local after_cpu user_after redis_after
-  read -r after_cpu _ user_after <<<"$(tree_usage "$server_pid")"
-  redis_after=$(tree_usage "$redis_pid")
+  read -r after_cpu _ user_after <<<"$(group_usage "$server_pid")"
+  redis_after=$(group_usage "$redis_pid")
   { echo "# after the load tester"; uptime; process_table "$server_pid"; } >>"$base.server.txt"
   if [ "$target" = switchboard ]; then
     curl -s -m 2 "http://127.0.0.1:$server_port/metrics" >"$base.metrics" 2>/dev/null || true

@@ -40,17 +40,6 @@ run_dir="$(mktemp -d "${TMPDIR:-/tmp}/switchboard-cluster.XXXXXX")"
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# Waits up to 10 s for `curl URL` to succeed while process $2 lives.
-wait_healthy() {
-  local url="$1" pid="$2"
-  for _ in $(seq 100); do
-    curl -fs "$url" >/dev/null 2>&1 && return 0
-    kill -0 "$pid" 2>/dev/null || return 1
-    sleep 0.1
-  done
-  return 1
-}
-
 # Every child in a process group of its own: Ctrl-C reaches this script
 # only, and cleanup stops the children in order (nodes drain first, while
 # HAProxy still carries their goodbyes to the clients).
@@ -68,11 +57,8 @@ cleanup() {
     for pid in "${node_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     for pid in "${node_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   fi
-  for pid in "$haproxy_pid" "$redis_pid"; do
-    [ -n "$pid" ] || continue
-    kill -TERM "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
+  stop_process "$haproxy_pid"
+  stop_process "$redis_pid"
   say "stopped; logs are in $run_dir"
 }
 trap cleanup EXIT
@@ -82,14 +68,8 @@ trap 'cleanup; exit 130' INT TERM
 if [ -z "${REDIS_URL:-}" ]; then
   redis_port=$((PORT + 379))
   port_in_use "$redis_port" && die "port $redis_port (Redis) is taken; set PORT or REDIS_URL"
-  redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no --daemonize no \
-    --logfile "$run_dir/redis.log" &
-  redis_pid=$!
-  for _ in $(seq 50); do
-    redis-cli -h 127.0.0.1 -p "$redis_port" ping >/dev/null 2>&1 && break
-    sleep 0.1
-  done
-  redis-cli -h 127.0.0.1 -p "$redis_port" ping >/dev/null 2>&1 || die "redis-server did not start (see $run_dir/redis.log)"
+  start_private_redis "$redis_port" "$run_dir/redis.log"
+  wait_for_redis "$redis_port" 5 "$run_dir/redis.log"
   export REDIS_URL="redis://127.0.0.1:$redis_port"
 fi
 say "Redis: $REDIS_URL"
@@ -111,7 +91,7 @@ for i in $(seq "$NODES"); do
   export "SB_NODE$i=127.0.0.1:$port"
 done
 for i in $(seq "$NODES"); do
-  wait_healthy "http://127.0.0.1:$((PORT + i))/healthz" "${node_pids[$((i - 1))]}" \
+  wait_healthy "http://127.0.0.1:$((PORT + i))/healthz" "${node_pids[$((i - 1))]}" 10 \
     || die "node$i did not start; its log:"$'\n'"$(tail -n 20 "$run_dir/node$i.log")"
 done
 
@@ -137,7 +117,7 @@ unset SB_USER
 "$haproxy" -c -q -f "$config" || die "haproxy rejects $config"
 "$haproxy" -db -f "$config" >"$run_dir/haproxy.log" 2>&1 &
 haproxy_pid=$!
-wait_healthy "http://127.0.0.1:$PORT/healthz" "$haproxy_pid" \
+wait_healthy "http://127.0.0.1:$PORT/healthz" "$haproxy_pid" 10 \
   || die "haproxy did not start; its log:"$'\n'"$(tail -n 20 "$run_dir/haproxy.log")"
 
 say "nodes (pid, port):"

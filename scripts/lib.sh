@@ -1,5 +1,5 @@
-# Shared by run.sh and test.sh: installing what is missing and building.
-# Sourced, not run.
+# Shared by the scripts: installing what is missing, building, starting a
+# private Redis and waiting for a node to answer. Sourced, not run.
 
 SWITCHBOARD_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -7,7 +7,7 @@ SWITCHBOARD_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SWITCHBOARD_PACKAGES=(
   g++ cmake ninja-build pkg-config
   libboost1.81-dev libboost-url1.81-dev libboost-program-options1.81-dev
-  libhiredis-dev liburing-dev nlohmann-json3-dev libgtest-dev
+  libhiredis-dev liburing-dev nlohmann-json3-dev libgtest-dev libssl-dev
   redis-server redis-tools curl
   haproxy nginx-light
 )
@@ -56,4 +56,56 @@ configure_and_build() {
   local target_args=()
   [ ${#targets[@]} -gt 0 ] && target_args=(--target "${targets[@]}")
   cmake --build "$dir" "${target_args[@]}" -- -j"$(nproc)" || die "build failed"
+}
+
+# Runs "$@" every 0.1 s for up to $1 seconds until it succeeds; 1 if it never did.
+retry() {
+  local tries=$(($1 * 10)) i
+  shift
+  for ((i = 0; ; ++i)); do
+    "$@" && return 0
+    [ "$i" -lt "$tries" ] || return 1
+    sleep 0.1
+  done
+}
+
+# Runs "$@" every 0.1 s for up to $2 s while process $1 lives: 0 on success, 1 if $1 ended, 2 on timeout.
+retry_while_alive() {
+  local pid="$1" tries=$(($2 * 10)) i
+  shift 2
+  for ((i = 0; ; ++i)); do
+    "$@" && return 0
+    kill -0 "$pid" 2>/dev/null || return 1
+    [ "$i" -lt "$tries" ] || return 2
+    sleep 0.1
+  done
+}
+
+# True if the Redis on 127.0.0.1:$1 answers PING.
+redis_answers() { redis-cli -h 127.0.0.1 -p "$1" ping >/dev/null 2>&1; }
+
+# True if URL $1 answers 2xx.
+url_answers() { curl -fs "$1" >/dev/null 2>&1; }
+
+# Starts redis-server (no persistence) on 127.0.0.1:$1, logging to $2, under "${@:3}" if given; sets redis_pid.
+start_private_redis() {
+  local port="$1" log="$2"
+  shift 2
+  "$@" redis-server --bind 127.0.0.1 --port "$port" --save "" --appendonly no --daemonize no --logfile "$log" &
+  redis_pid=$!
+}
+
+# Waits up to $2 s for the Redis on 127.0.0.1:$1 to answer PING, or dies pointing at its log, named $3.
+wait_for_redis() {
+  retry "$2" redis_answers "$1" || die "redis-server did not start (see $3)"
+}
+
+# Waits up to $3 s for URL $1 to answer 2xx while process $2 lives; status as retry_while_alive.
+wait_healthy() { retry_while_alive "$2" "$3" url_answers "$1"; }
+
+# Sends SIGTERM to process $1, if there is one, and reaps it.
+stop_process() {
+  [ -n "${1:-}" ] || return 0
+  kill -TERM "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
 }

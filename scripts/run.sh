@@ -18,37 +18,27 @@ node_pid=""
 
 cleanup() {
   trap - INT TERM EXIT
-  [ -n "$node_pid" ] && kill -TERM "$node_pid" 2>/dev/null && wait "$node_pid" 2>/dev/null
-  [ -n "$redis_pid" ] && kill -TERM "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null
-  true
+  stop_process "$node_pid"
+  stop_process "$redis_pid"
 }
 trap cleanup INT TERM EXIT
 
 if [ -z "${REDIS_URL:-}" ]; then
-  if redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  if redis_answers 6379; then
     say "using the Redis on 127.0.0.1:6379"
   else
     say "starting a private Redis on 127.0.0.1:6379 (no persistence)"
-    redis-server --bind 127.0.0.1 --port 6379 --save "" --appendonly no --daemonize no \
-      --logfile "$SWITCHBOARD_ROOT/build/redis.log" &
-    redis_pid=$!
-    for _ in $(seq 50); do
-      redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break
-      sleep 0.1
-    done
-    redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || die "redis-server did not start (see build/redis.log)"
+    start_private_redis 6379 "$SWITCHBOARD_ROOT/build/redis.log"
+    wait_for_redis 6379 5 build/redis.log
   fi
   export REDIS_URL="redis://127.0.0.1:6379"
 fi
 
 "$SWITCHBOARD_ROOT/build/server/switchboard" --port "$PORT" --workers "$WORKERS" "$@" &
 node_pid=$!
-for _ in $(seq 50); do
-  curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
-  kill -0 "$node_pid" 2>/dev/null || break
-  sleep 0.1
-done
-kill -0 "$node_pid" 2>/dev/null || { node_pid=""; die "switchboard did not start"; }
+# Alive but not answering yet after 5 s: left to come up in the foreground.
+wait_healthy "http://127.0.0.1:$PORT/healthz" "$node_pid" 5 ||
+  kill -0 "$node_pid" 2>/dev/null || { node_pid=""; die "switchboard did not start"; }
 say "Switchboard is running: open http://localhost:$PORT/ (WebSocket endpoint ws://localhost:$PORT/ws); Ctrl-C stops it"
 wait "$node_pid" || true
 node_pid=""
