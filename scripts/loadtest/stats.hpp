@@ -1,7 +1,7 @@
 #pragma once
 // What one load process counts, and how the counts of several processes are
-// merged: each child sends its stats to the parent as one text line (encode),
-// the parent decodes and adds them up.
+// merged: each child sends its stats to the parent as one line of JSON
+// (encode), the parent decodes and adds them up.
 
 #include <cstdint>
 #include <map>
@@ -65,7 +65,8 @@ void add(counters& into, const counters& from);
 // Counts by name; std::less<> so a string_view finds its entry without allocating.
 using tally = std::map<std::string, std::uint64_t, std::less<>>;
 
-// Adds one to `key`, keeping only [A-Za-z0-9_.-] so keys survive encoding.
+// Adds one to `key`, keeping only [A-Za-z0-9_.-] so that a key is one plain
+// word in the report and on the control line.
 void bump(tally& t, std::string_view key);
 
 struct stats {
@@ -82,12 +83,15 @@ struct stats {
   void merge(const stats& other);
 };
 
-// One line (no newline) of space-separated key=value tokens, and back.
+// One line of compact JSON (no newline, no space outside strings), and back.
+// A decode gives nullopt for anything encode did not write: not JSON, cut
+// short, a field missing or not a whole number in range, buckets that do not
+// add up to the count. `why`, when given, then says what was wrong.
 std::string encode(const counters& c);
 std::string encode(const histogram& h);
 std::string encode(const stats& s);
-std::optional<counters> decode_counters(std::string_view text);
-std::optional<histogram> decode_histogram(std::string_view token);
-std::optional<stats> decode_stats(std::string_view text);
+std::optional<counters> decode_counters(std::string_view text, std::string* why = nullptr);
+std::optional<histogram> decode_histogram(std::string_view text, std::string* why = nullptr);
+std::optional<stats> decode_stats(std::string_view text, std::string* why = nullptr);
 
 }  // namespace switchboard::load
