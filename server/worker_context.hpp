@@ -1,18 +1,23 @@
 #pragma once
-// The state one worker shares with all its sessions. Owned by the worker,
-// held by reference, and outlives every session.
+// The state one worker shares with all its sessions: every part of the
+// worker, wired together once. Owned by the worker, held by reference, and
+// outlives every session.
 
+#include <cstddef>
 #include <string>
 
 #include "common/config.hpp"
+#include "common/event.hpp"
 #include "common/metrics.hpp"
 #include "common/protocol/client_id.hpp"
+#include "common/static_files.hpp"
 #include "server/cluster/bus.hpp"
-#include "server/net/hub.hpp"
+#include "server/cluster/presence_store.hpp"
+#include "server/cluster/publisher.hpp"
 #include "server/cluster/redis_keys.hpp"
+#include "server/net/hub.hpp"
 #include "server/net/room_service.hpp"
 #include "server/net/send_ring.hpp"
-#include "common/static_files.hpp"
 
 namespace switchboard {
 
@@ -27,13 +32,27 @@ struct worker_context {
         ids(protocol::make_worker_key()),
         hub(metrics, sends),
         bus(ex, c, keys, ids.worker_key(), hub, metrics),
-        rooms(ex, c, keys, ids.worker_key(), hub, bus.pool(), bus.control(), bus.subscriber()),
-        files(c.www_dir, c.static_max_bytes) {
+        messages(bus, keys),
+        presence(ex, bus.pool(), keys, ids.worker_key(), c.redis_pool_size),
+        rooms(ex, c, keys, hub, presence, bus.control(), bus.subscriber()),
+        files(c.www_dir, c.static_max_bytes),
+        no_sessions(ex) {
     bus.registry().on_registered = [this] { rooms.restore(); };
     bus.registry().on_dead = [this](const std::string& worker) { rooms.sweep(worker); };
+    no_sessions.set();
   }
   worker_context(const worker_context&) = delete;
   worker_context& operator=(const worker_context&) = delete;
+
+  // A session exists from its construction (handshake included) to its
+  // destruction; the drain waits for no_sessions.
+  void session_opened() {
+    ++sessions;
+    no_sessions.reset();
+  }
+  void session_closed() {
+    if (--sessions == 0) no_sessions.set();
+  }
 
   // The worker's io_context, for what needs its concrete executor type.
   const asio::io_context::executor_type executor;
@@ -46,6 +65,8 @@ struct worker_context {
   send_ring sends;  // batches a fan-out's writes (before hub, which uses it)
   switchboard::hub hub;
   switchboard::bus bus;
+  publisher messages;  // the one publish path
+  presence_store presence;
   room_service rooms;
   const static_files files;
   // Draining: /healthz answers 503. Stopping (after the drain notice): the
@@ -53,6 +74,7 @@ struct worker_context {
   bool draining = false;
   bool stopping = false;
   std::size_t sessions = 0;  // ws_session objects alive, handshakes included
+  event no_sessions;         // set while sessions == 0
 };
 
 }  // namespace switchboard

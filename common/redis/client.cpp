@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/log.hpp"
+#include "common/spawn.hpp"
 #include "common/redis/error.hpp"
 
 namespace switchboard::redis {
@@ -11,9 +12,7 @@ client::client(asio::any_io_executor ex, client_options options)
     : ex_(ex), options_(std::move(options)), backoff_timer_(ex) {}
 
 void client::start() {
-  asio::co_spawn(ex_, reconnect_loop(), [](std::exception_ptr e) {
-    if (e) std::rethrow_exception(e);
-  });
+  spawn(ex_, reconnect_loop(), "redis client");
 }
 
 void client::stop() {
@@ -27,13 +26,13 @@ asio::awaitable<void> client::reconnect_loop() {
   bool logged_failure = false;
   while (!stopped_) {
     auto conn = std::make_shared<connection>(ex_, options_.command_timeout);
-    error_code ec = co_await conn->connect(options_.where, options_.connect_timeout);
+    error_code ec = co_await conn->connect(*options_.where, options_.connect_timeout);
     if (stopped_) break;
     if (!ec) {
       conn_ = conn;
       if (ever_up_) ++reconnects_;
       ever_up_ = true;
-      if (logged_failure) log::info(options_.name + ": connected to " + options_.where.describe());
+      if (logged_failure) log::info(options_.name + ": connected to " + options_.where->describe());
       logged_failure = false;
       backoff = options_.backoff_min;
       if (on_up) on_up();
@@ -43,7 +42,7 @@ asio::awaitable<void> client::reconnect_loop() {
       if (stopped_) break;
     }
     if (!logged_failure) {
-      log::warn(options_.name + ": " + options_.where.describe() + ": " + ec.message() + "; reconnecting");
+      log::warn(options_.name + ": " + options_.where->describe() + ": " + ec.message() + "; reconnecting");
       logged_failure = true;
     }
     backoff_timer_.expires_after(backoff);

@@ -12,12 +12,12 @@
 #include <vector>
 
 #include "common/redis/connection.hpp"
-#include "common/redis/endpoint.hpp"
+#include "common/redis/locator.hpp"
 
 namespace switchboard::redis {
 
 struct client_options {
-  endpoint where;
+  std::shared_ptr<locator> where;  // asked before every connect
   std::string name = "redis";                          // for logs
   std::chrono::milliseconds connect_timeout{1000};
   std::chrono::milliseconds command_timeout{2000};

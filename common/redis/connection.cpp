@@ -18,6 +18,12 @@ error_code error_of(const reply_ptr& reply) {
 connection::connection(asio::any_io_executor ex, std::chrono::milliseconds command_timeout)
     : ex_(ex), socket_(ex), watchdog_(ex), command_timeout_(command_timeout) {}
 
+asio::awaitable<error_code> connection::connect(locator& where, std::chrono::milliseconds timeout) {
+  auto [ec, ep] = co_await where.locate();
+  if (ec) co_return ec;
+  co_return co_await connect(ep, timeout);
+}
+
 asio::awaitable<error_code> connection::connect(const endpoint& ep, std::chrono::milliseconds timeout) {
   asio::steady_timer deadline(ex_);
   deadline.expires_after(timeout);

@@ -14,6 +14,7 @@
 
 #include "common/net.hpp"
 #include "common/redis/endpoint.hpp"
+#include "common/redis/locator.hpp"
 #include "common/redis/reply.hpp"
 
 namespace switchboard::redis {
@@ -30,6 +31,8 @@ class connection : public std::enable_shared_from_this<connection> {
 
   // Opens the socket, then AUTH and SELECT as the endpoint asks.
   asio::awaitable<error_code> connect(const endpoint& ep, std::chrono::milliseconds timeout);
+  // Asks `where` for the endpoint first (every connect asks anew).
+  asio::awaitable<error_code> connect(locator& where, std::chrono::milliseconds timeout);
 
   // Reads until the connection fails or is closed and returns why; then
   // every waiting request has completed with that error.

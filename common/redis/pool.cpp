@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "common/redis/error.hpp"
+#include "common/spawn.hpp"
 
 namespace switchboard::redis {
 namespace {
@@ -142,7 +143,7 @@ asio::awaitable<connection::result> pool::request(std::span<const std::string_vi
 }
 
 asio::awaitable<pool::acquire_result> pool::open(place room) {
-  error_code ec = co_await room.conn().connect(options_.where, options_.connect_timeout);
+  error_code ec = co_await room.conn().connect(*options_.where, options_.connect_timeout);
   // close() ran meanwhile: the connect may even have succeeded on a socket
   // it closed, as connect() reopens it for the next address.
   if (closed_) co_return failure(errc::closed);
@@ -154,9 +155,7 @@ asio::awaitable<pool::acquire_result> pool::open(place room) {
   auto conn = room.claim();
   // Replies only arrive while the read loop runs; once it ends, is_open()
   // is false and the connection is dropped when next seen.
-  asio::co_spawn(ex_, conn->run(nullptr), [](std::exception_ptr e, error_code) {
-    if (e) std::rethrow_exception(e);
-  });
+  spawn(ex_, conn->run(nullptr), "redis pool connection");
   co_return acquire_result{error_code{}, lend(std::move(conn))};
 }
 

@@ -18,13 +18,13 @@
 
 #include "common/net.hpp"
 #include "common/redis/connection.hpp"
-#include "common/redis/endpoint.hpp"
+#include "common/redis/locator.hpp"
 #include "common/redis/pool_counters.hpp"
 
 namespace switchboard::redis {
 
 struct pool_options {
-  endpoint where;
+  std::shared_ptr<locator> where;  // asked before every connect
   // Redis runs commands on one thread, so more sockets add no throughput;
   // eight cover a worker's leases that wait on Redis at the same moment.
   std::size_t size = 8;

@@ -7,6 +7,15 @@
 #include "common/redis/error.hpp"
 
 namespace switchboard::redis {
+
+std::optional<std::vector<std::string>> strings_of(const redisReply* r) {
+  if (!r || r->type != REDIS_REPLY_ARRAY) return std::nullopt;
+  std::vector<std::string> out;
+  out.reserve(r->elements);
+  for (std::size_t i = 0; i < r->elements; ++i) out.emplace_back(text_of(*r->element[i]));
+  return out;
+}
+
 namespace {
 
 // hiredis 0.14 allocates an array reply's element table as soon as it reads

@@ -6,9 +6,11 @@
 #include <hiredis/read.h>
 
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/net.hpp"
 
@@ -21,6 +23,10 @@ using reply_ptr = std::unique_ptr<redisReply, reply_deleter>;
 
 // The string of a status, error or bulk reply.
 inline std::string_view text_of(const redisReply& r) { return {r.str, r.len}; }
+
+// The elements of an array reply (SMEMBERS, SUNION) as strings; nullopt when
+// `r` is null or not an array.
+std::optional<std::vector<std::string>> strings_of(const redisReply* r);
 
 // Appends one command in RESP to `out` (hiredis's formatter).
 void append_command(std::string& out, std::span<const std::string_view> args);

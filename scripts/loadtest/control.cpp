@@ -14,7 +14,7 @@ control::control(asio::any_io_executor ex, int from_parent, int to_parent)
 
 void control::start(std::function<void()> on_stop) {
   on_stop_ = std::move(on_stop);
-  spawn_detached(in_.get_executor(), read_loop());
+  spawn(in_.get_executor(), read_loop(), "control read loop");
 }
 
 void control::send(std::string_view line) {

@@ -17,7 +17,7 @@
 
 #include "common/net.hpp"
 #include "scripts/loadtest/clock.hpp"
-#include "scripts/loadtest/event.hpp"
+#include "common/event.hpp"
 
 namespace switchboard::load {
 

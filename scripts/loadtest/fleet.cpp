@@ -62,7 +62,7 @@ asio::awaitable<void> fleet::connect_loop(std::size_t count, const setup_fn& set
       }
     }
     p.open = true;
-    spawn_detached(rs_.ioc.get_executor(), read_loop(p));
+    spawn(rs_.ioc.get_executor(), read_loop(p), "client read loop");
   }
 }
 

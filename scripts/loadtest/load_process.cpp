@@ -53,9 +53,9 @@ void run_load_process(const options& o, const plan& p, const target& t, int inde
     rs.stopping = true;
     fl.abort_all();
   });
-  spawn_detached(ioc.get_executor(), tick_loop(rs, ctl, epoch));
-  spawn_detached(ioc.get_executor(), run_scenario(rs, fl, ctl));
-  spawn_detached(ioc.get_executor(), finish(rs, ctl, ioc));
+  spawn(ioc.get_executor(), tick_loop(rs, ctl, epoch), "progress ticks");
+  spawn(ioc.get_executor(), run_scenario(rs, fl, ctl), "scenario");
+  spawn(ioc.get_executor(), finish(rs, ctl, ioc), "finish");
   ioc.run();
   _exit(0);
 }

@@ -1,32 +1,12 @@
 #include "scripts/loadtest/wait_group.hpp"
 
-#include <cstdio>
-#include <cstdlib>
-#include <exception>
-
 namespace switchboard::load {
-namespace {
-
-void fail_on_exception(std::exception_ptr e) {
-  if (!e) return;
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    std::fprintf(stderr, "switchboard-load: internal error: %s\n", ex.what());
-  }
-  std::abort();
-}
-
-}  // namespace
-
-void spawn_detached(asio::any_io_executor ex, asio::awaitable<void> task) {
-  asio::co_spawn(ex, std::move(task), fail_on_exception);
-}
 
 void wait_group::spawn(asio::awaitable<void> task) {
   ++running_;
+  // common/spawn.hpp's policy, plus the count that wait() needs.
   asio::co_spawn(ex_, std::move(task), [this](std::exception_ptr e) {
-    fail_on_exception(e);
+    fail_on_exception(e, "load task");
     if (--running_ == 0) timer_.cancel();
   });
 }

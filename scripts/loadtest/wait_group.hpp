@@ -1,11 +1,12 @@
 #pragma once
 // Runs coroutines detached and lets one coroutine wait until all have ended
-// (a fan-out whose size is known only at run time). An exception escaping a
-// task is a bug in this program: it is printed and the process exits.
+// (a fan-out whose size is known only at run time). The failure policy is
+// common/spawn.hpp's: an exception escaping a task aborts the process.
 
 #include <cstddef>
 
 #include "common/net.hpp"
+#include "common/spawn.hpp"
 
 namespace switchboard::load {
 
@@ -22,8 +23,5 @@ class wait_group {
   asio::steady_timer timer_;  // parked while tasks run; the last one to end cancels it
   std::size_t running_ = 0;
 };
-
-// co_spawn with the failure policy above, for tasks nobody waits for.
-void spawn_detached(asio::any_io_executor ex, asio::awaitable<void> task);
 
 }  // namespace switchboard::load

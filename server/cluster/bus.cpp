@@ -3,20 +3,21 @@
 #include "common/log.hpp"
 #include "common/protocol/envelope.hpp"
 #include "common/redis/error.hpp"
+#include "common/spawn.hpp"
 
 namespace switchboard {
 namespace {
 
 redis::client_options options_for(const config& cfg, std::string name) {
   redis::client_options options;
-  options.where = cfg.redis;
+  options.where = redis::fixed_locator(cfg.redis);
   options.name = std::move(name);
   return options;
 }
 
 redis::pool_options pool_options_for(const config& cfg) {
   redis::pool_options options;
-  options.where = cfg.redis;
+  options.where = redis::fixed_locator(cfg.redis);
   options.size = cfg.redis_pool_size;
   options.wait = cfg.redis_pool_wait;
   options.max_waiters = cfg.redis_pool_max_waiters;
@@ -26,20 +27,26 @@ redis::pool_options pool_options_for(const config& cfg) {
 
 }  // namespace
 
-bus::bus(asio::any_io_executor ex, const config& cfg, const redis_keys& keys, std::string worker_key, hub& local,
-         metrics::worker_metrics& counters)
+bus::bus(asio::any_io_executor ex, const config& cfg, const redis_keys& keys, std::string worker_key,
+         delivery_sink& local, metrics::worker_metrics& counters)
     : keys_(keys),
       own_channel_(keys.direct_channel(worker_key)),
       hello_channel_(keys.hello_channel()),
-      hub_(local),
+      local_(local),
       control_(ex, options_for(cfg, "redis control")),
       pool_(ex, pool_options_for(cfg), counters.pool),
       subscriber_(ex, options_for(cfg, "redis subscriber"),
                   [this](std::string_view channel, std::string_view payload) { on_message(channel, payload); }),
       registry_(ex, control_, keys, worker_key, cfg.liveness_timeout),
       probe_(ex, pool_, control_, subscriber_, keys.probe_channel(worker_key), counters),
-      metrics_(counters) {
-  control_.on_up = [this] { registry_.commands_up(); };
+      metrics_(counters),
+      ready_(ex),
+      welcoming_(ex) {
+  control_.on_up = [this] {
+    registry_.commands_up();
+    update();
+  };
+  control_.on_down = [this](error_code) { update(); };
   subscriber_.on_ready = [this] {
     if (ever_ready_) {
       metrics::add(metrics_.redis_reconnects);
@@ -47,8 +54,14 @@ bus::bus(asio::any_io_executor ex, const config& cfg, const redis_keys& keys, st
     }
     ever_ready_ = true;
     registry_.subscribed();
+    update();
   };
-  subscriber_.on_down = [this] { registry_.unsubscribed(); };
+  subscriber_.on_down = [this] {
+    registry_.unsubscribed();
+    update();
+  };
+  registry_.on_change = [this] { update(); };
+  probe_.on_change = [this] { update(); };
 }
 
 void bus::start() {
@@ -57,11 +70,10 @@ void bus::start() {
   registry_.start();
   probe_.start();
   // The subscriber resubscribes by itself after every reconnect; these first
-  // calls only put the channels on its list.
-  asio::co_spawn(control_.executor(), subscriber_.subscribe(keys_.broadcast_channel()), asio::detached);
-  asio::co_spawn(control_.executor(), subscriber_.subscribe(own_channel_), asio::detached);
-  asio::co_spawn(control_.executor(), subscriber_.subscribe(probe_.channel()), asio::detached);
-  asio::co_spawn(control_.executor(), subscriber_.subscribe(keys_.hello_channel()), asio::detached);
+  // calls only put the channels on its list, and nobody awaits the answer:
+  // on_ready tells when all of them are held.
+  for (auto channel : {keys_.broadcast_channel(), own_channel_, probe_.channel(), hello_channel_})
+    spawn(control_.executor(), subscriber_.subscribe(std::move(channel)), "subscribe");
 }
 
 void bus::stop() {
@@ -74,6 +86,13 @@ void bus::stop() {
 
 bool bus::ready() const {
   return control_.is_up() && subscriber_.is_ready() && registry_.gate_open() && probe_.healthy();
+}
+
+bool bus::welcoming() const { return subscriber_.is_ready() && registry_.announced(); }
+
+void bus::update() {
+  ready_.set(ready());
+  welcoming_.set(welcoming());
 }
 
 asio::awaitable<error_code> bus::publish(const std::string& channel, std::string_view envelope) {
@@ -101,7 +120,7 @@ void bus::on_message(std::string_view channel, std::string_view payload) {
     return;
   }
   auto frame = std::make_shared<const std::string>(envelope->frame);
-  hub_.deliver(envelope->kind, envelope->target, frame);
+  local_.deliver(envelope->kind, envelope->target, frame);
 }
 
 }  // namespace switchboard

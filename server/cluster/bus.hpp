@@ -1,21 +1,24 @@
 #pragma once
 // The worker's side of the Redis bus: publishes envelopes over the command
-// pool, receives them on one subscriber connection and hands them to the
-// hub. A control connection of its own carries the liveness heartbeat, so
-// that a pool busy with client traffic never makes a live worker look dead.
+// pool, receives them on one subscriber connection and hands them to a
+// delivery sink (the hub). A control connection of its own carries the
+// liveness heartbeat, so that a pool busy with client traffic never makes a
+// live worker look dead.
 // Publishing is refused (unavailable) unless a published message would
 // really reach every worker: see worker_registry.
 
+#include <chrono>
 #include <string>
 #include <string_view>
 
 #include "common/config.hpp"
+#include "common/event.hpp"
 #include "common/net.hpp"
 #include "common/redis/client.hpp"
 #include "common/redis/pool.hpp"
 #include "common/redis/subscriber.hpp"
-#include "server/net/hub.hpp"
 #include "common/metrics.hpp"
+#include "server/cluster/delivery_sink.hpp"
 #include "server/cluster/redis_keys.hpp"
 #include "server/cluster/subscription_probe.hpp"
 #include "server/cluster/worker_registry.hpp"
@@ -24,14 +27,26 @@ namespace switchboard {
 
 class bus {
  public:
-  bus(asio::any_io_executor ex, const config& cfg, const redis_keys& keys, std::string worker_key, hub& local,
-      metrics::worker_metrics& counters);
+  bus(asio::any_io_executor ex, const config& cfg, const redis_keys& keys, std::string worker_key,
+      delivery_sink& local, metrics::worker_metrics& counters);
 
   void start();
   void stop();
 
   // True while a publish would be acknowledged truthfully.
   bool ready() const;
+  // True while a client may be welcomed: the subscriber holds the worker's
+  // channels, and every worker has heard of this one, or a Redis restart
+  // right after could let others ack what its clients miss.
+  bool welcoming() const;
+  // Wait until ready() / welcoming() holds: true once it does, false when
+  // `deadline` comes first.
+  asio::awaitable<bool> ready_by(std::chrono::steady_clock::time_point deadline) {
+    return ready_.wait_until(deadline);
+  }
+  asio::awaitable<bool> welcoming_by(std::chrono::steady_clock::time_point deadline) {
+    return welcoming_.wait_until(deadline);
+  }
 
   // Publishes an envelope; errc::unavailable when not ready or on failure.
   // A session has one request in flight at a time, so its publishes reach
@@ -45,11 +60,13 @@ class bus {
 
  private:
   void on_message(std::string_view channel, std::string_view payload);
+  // One of the states ready() and welcoming() read has changed.
+  void update();
 
   const redis_keys& keys_;
   std::string own_channel_;
   std::string hello_channel_;
-  hub& hub_;
+  delivery_sink& local_;
   redis::client control_;
   redis::pool pool_;
   redis::subscriber subscriber_;
@@ -57,6 +74,8 @@ class bus {
   subscription_probe probe_;
   metrics::worker_metrics& metrics_;
   bool ever_ready_ = false;  // the subscriber's first ready is no reconnect
+  event ready_;      // set while ready()
+  event welcoming_;  // set while welcoming()
 };
 
 }  // namespace switchboard

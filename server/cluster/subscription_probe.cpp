@@ -4,38 +4,51 @@
 #include <utility>
 
 #include "common/log.hpp"
+#include "common/spawn.hpp"
 
 namespace switchboard {
 
 subscription_probe::subscription_probe(asio::any_io_executor ex, redis::pool& pool, const redis::client& control,
                                        redis::subscriber& subscriber, std::string channel,
                                        metrics::worker_metrics& counters)
-    : pool_(pool), control_(control), subscriber_(subscriber), channel_(std::move(channel)), metrics_(counters), timer_(ex) {}
+    : pool_(pool),
+      control_(control),
+      subscriber_(subscriber),
+      channel_(std::move(channel)),
+      metrics_(counters),
+      timer_(ex),
+      answered_(ex) {}
 
-void subscription_probe::start() {
-  asio::co_spawn(timer_.get_executor(), loop(), [](std::exception_ptr e) {
-    if (e) std::rethrow_exception(e);
-  });
-}
+void subscription_probe::start() { spawn(timer_.get_executor(), loop(), "subscription probe"); }
 
 void subscription_probe::stop() {
   stopped_ = true;
   timer_.cancel();
+  answered_.set();
 }
 
 void subscription_probe::verify_now() {
-  healthy_ = false;
+  set_healthy(false);
   restart_ = true;
   timer_.cancel();
+  answered_.set();
+}
+
+void subscription_probe::set_healthy(bool healthy) {
+  if (healthy_ == healthy) return;
+  healthy_ = healthy;
+  if (on_change) on_change();
 }
 
 void subscription_probe::received(std::string_view payload) {
   std::uint64_t token = 0;
   std::from_chars(payload.data(), payload.data() + payload.size(), token);
   if (token > returned_) returned_ = token;
-  if (returned_ == sent_ && !healthy_) {
-    healthy_ = true;
+  if (returned_ < sent_) return;
+  answered_.set();
+  if (!healthy_) {
     log::info("subscription probe came back: delivery works again");
+    set_healthy(true);
   }
 }
 
@@ -52,18 +65,17 @@ asio::awaitable<void> subscription_probe::loop() {
     if (!subscriber_.is_ready() || !control_.is_up()) continue;
     std::string token = std::to_string(++sent_);
     auto sent_at = std::chrono::steady_clock::now();
+    // Down before the PUBLISH: the probe may come back before its reply.
+    answered_.reset();
     auto [ec, reply] = co_await pool_.command("PUBLISH", channel_, token);
     if (ec) continue;  // the command side is failing; that is reported elsewhere
-    while (returned_ < sent_ && std::chrono::steady_clock::now() - sent_at < deadline && !stopped_ && !restart_) {
-      timer_.expires_after(std::chrono::milliseconds(20));
-      co_await timer_.async_wait(use_nothrow);
-    }
+    co_await answered_.wait_until(sent_at + deadline);
     // A probe sent before a resubscription may have been lost with the old
     // subscription: that is no failure; the next probe decides.
     if (returned_ >= sent_ || stopped_ || restart_) continue;
     metrics::add(metrics_.probe_failures);
     if (healthy_) log::warn("subscription probe did not come back within 2 s; resubscribing");
-    healthy_ = false;
+    set_healthy(false);
     subscriber_.reconnect();
   }
 }

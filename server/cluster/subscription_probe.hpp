@@ -8,8 +8,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 
+#include "common/event.hpp"
 #include "common/metrics.hpp"
 #include "common/net.hpp"
 #include "common/redis/client.hpp"
@@ -28,6 +30,9 @@ class subscription_probe {
   subscription_probe(asio::any_io_executor ex, redis::pool& pool, const redis::client& control,
                      redis::subscriber& subscriber, std::string channel, metrics::worker_metrics& counters);
 
+  // Called whenever healthy() changes.
+  std::function<void()> on_change;
+
   void start();
   void stop();
 
@@ -42,13 +47,16 @@ class subscription_probe {
 
  private:
   asio::awaitable<void> loop();
+  void set_healthy(bool healthy);
 
   redis::pool& pool_;
   const redis::client& control_;
   redis::subscriber& subscriber_;
   std::string channel_;
   metrics::worker_metrics& metrics_;
-  asio::steady_timer timer_;
+  asio::steady_timer timer_;  // the interval between probes
+  // Set when the last probe came back, or stop() / verify_now() end the wait.
+  event answered_;
   std::uint64_t sent_ = 0;      // the last probe published
   std::uint64_t returned_ = 0;  // the last probe that came back
   bool healthy_ = true;

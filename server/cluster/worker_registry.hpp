@@ -1,9 +1,8 @@
 #pragma once
-// Which workers of the cluster are alive and subscribed, kept in Redis:
-//
-//   <prefix>workers            a set of worker keys
-//   <prefix>worker:<key>       the run_id of the Redis instance the worker is
-//                              subscribed on, expiring after the liveness timeout
+// Which workers of the cluster are alive and subscribed, kept in Redis
+// (registry_store: a set of worker keys, and per worker an entry holding the
+// run_id of the Redis instance it is subscribed on, expiring after the
+// liveness timeout).
 //
 // A worker rewrites its entry three times per timeout while its subscriber holds
 // every channel, and removes it when the subscriber drops. Entries of dead
@@ -25,12 +24,14 @@
 #include "common/net.hpp"
 #include "common/redis/client.hpp"
 #include "server/cluster/redis_keys.hpp"
+#include "server/cluster/registry_store.hpp"
 
 namespace switchboard {
 
 class worker_registry {
  public:
-  // While the gate is shut, poll fast so publishing resumes promptly.
+  // While the gate is shut, read the registry often: the other workers'
+  // entries are in Redis, so reading it is the only way to see them return.
   static constexpr std::chrono::milliseconds gated_poll{50};
 
   worker_registry(asio::any_io_executor ex, redis::client& commands, const redis_keys& keys, std::string worker_key,
@@ -42,6 +43,8 @@ class worker_registry {
   // Called when our entry is written for the first time after subscribed():
   // other workers take us for alive from now on.
   std::function<void()> on_registered;
+  // Called whenever gate_open() or announced() changes.
+  std::function<void()> on_change;
 
   void start();
   void stop();
@@ -67,9 +70,12 @@ class worker_registry {
   asio::awaitable<void> loop();
   asio::awaitable<void> refresh();
   void wake();
+  // Opens the gate once no awaited worker is missing, or at the deadline.
+  void check_gate();
+  void changed();
 
   redis::client& commands_;
-  const redis_keys& keys_;
+  registry_store store_;
   std::string own_key_;
   std::chrono::milliseconds entry_ttl_;
   std::chrono::milliseconds heartbeat_;

@@ -1,6 +1,8 @@
 #include "server/net/http_session.hpp"
 
+#include "common/expected_close.hpp"
 #include "common/log.hpp"
+#include "common/spawn.hpp"
 #include "server/worker_context.hpp"
 #include "server/net/ws_session.hpp"
 
@@ -30,16 +32,7 @@ http::response<http::string_body> text_response(const http::request<http::string
 
 http_session::http_session(tcp::socket socket, worker_context& ctx) : stream_(std::move(socket)), ctx_(ctx) {}
 
-void http_session::start() {
-  asio::co_spawn(stream_.get_executor(), run(), [](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      log::error(std::string("http session failed: ") + ex.what());
-    }
-  });
-}
+void http_session::start() { spawn(stream_.get_executor(), run(), "http session"); }
 
 asio::awaitable<void> http_session::run() {
   auto self = shared_from_this();
@@ -56,8 +49,7 @@ asio::awaitable<void> http_session::run() {
         auto res = text_response(bare, http::status::payload_too_large, "request too large\n");
         res.keep_alive(false);
         co_await http::async_write(stream_, res, use_nothrow);
-      } else if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
-                 ec != asio::error::connection_reset && ec != asio::error::eof) {
+      } else if (!is_expected_close(ec)) {
         http::request<http::string_body> bare;
         auto res = text_response(bare, http::status::bad_request, "bad request\n");
         res.keep_alive(false);
@@ -70,7 +62,7 @@ asio::awaitable<void> http_session::run() {
     if (websocket::is_upgrade(req) && path_of(req.target()) == "/ws" && !full) {
       // A client is welcomed only by a worker whose subscription holds: one
       // welcomed earlier could miss messages that others acknowledge to it.
-      if (!co_await subscribed_within(ctx_.cfg.handshake_timeout)) {
+      if (!co_await ctx_.bus.welcoming_by(std::chrono::steady_clock::now() + ctx_.cfg.handshake_timeout)) {
         auto res = text_response(req, http::status::service_unavailable, "message bus unavailable; retry\n");
         res.keep_alive(false);
         co_await beast::async_write(stream_, http::message_generator(std::move(res)), use_nothrow);
@@ -81,49 +73,39 @@ asio::awaitable<void> http_session::run() {
       co_return;
     }
     bool keep_alive = req.keep_alive();
-    auto [wec, written] = co_await beast::async_write(stream_, respond(req), use_nothrow);
+    auto res = co_await respond(req);
+    auto [wec, written] = co_await beast::async_write(stream_, std::move(res), use_nothrow);
     if (wec || !keep_alive) break;
   }
   error_code ignored;
   stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
-asio::awaitable<bool> http_session::subscribed_within(std::chrono::seconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  asio::steady_timer tick(stream_.get_executor());
-  while (!ctx_.bus.subscriber().is_ready() || !ctx_.bus.registry().announced()) {
-    if (std::chrono::steady_clock::now() >= deadline) co_return false;
-    tick.expires_after(std::chrono::milliseconds(10));
-    co_await tick.async_wait(use_nothrow);
-  }
-  co_return true;
-}
-
-http::message_generator http_session::respond(const http::request<http::string_body>& req) {
+asio::awaitable<http::message_generator> http_session::respond(const http::request<http::string_body>& req) {
   auto path = path_of(req.target());
   bool readable = req.method() == http::verb::get || req.method() == http::verb::head;
   if (path == "/ws") {
     if (websocket::is_upgrade(req))
-      return text_response(req, http::status::service_unavailable, "too many connections on this worker\n");
+      co_return text_response(req, http::status::service_unavailable, "too many connections on this worker\n");
     auto res = text_response(req, http::status::upgrade_required, "this endpoint speaks WebSocket only\n");
     res.set(http::field::upgrade, "websocket");
     res.set(http::field::connection, "Upgrade");
-    return res;
+    co_return res;
   }
   if (path == "/healthz" && readable) {
-    if (ctx_.draining) return text_response(req, http::status::service_unavailable, "draining\n");
-    if (!ctx_.bus.ready()) return text_response(req, http::status::service_unavailable, "redis unavailable\n");
-    return text_response(req, http::status::ok, "ok");
+    if (ctx_.draining) co_return text_response(req, http::status::service_unavailable, "draining\n");
+    if (!ctx_.bus.ready()) co_return text_response(req, http::status::service_unavailable, "redis unavailable\n");
+    co_return text_response(req, http::status::ok, "ok");
   }
   if (path == "/metrics" && readable)
-    return text_response(req, http::status::ok, metrics::render(ctx_.all_metrics, ctx_.cfg.node),
-                         "text/plain; version=0.0.4; charset=utf-8");
+    co_return text_response(req, http::status::ok, metrics::render(ctx_.all_metrics, ctx_.cfg.node),
+                            "text/plain; version=0.0.4; charset=utf-8");
   if (!readable) {
     auto res = text_response(req, http::status::method_not_allowed, "method not allowed\n");
     res.set(http::field::allow, "GET, HEAD");
-    return res;
+    co_return res;
   }
-  return static_response(req, path);
+  co_return static_response(req, path);
 }
 
 http::message_generator http_session::static_response(const http::request<http::string_body>& req,

@@ -17,12 +17,12 @@ class http_session : public std::enable_shared_from_this<http_session> {
 
  private:
   asio::awaitable<void> run();
-  http::message_generator respond(const http::request<http::string_body>& req);
+  // Answers one request that is not an upgrade; a coroutine, so that a
+  // route can wait on Redis (the backend API publishes).
+  asio::awaitable<http::message_generator> respond(const http::request<http::string_body>& req);
   // A file from --www-dir: 200 with an ETag, 304 when the client has it, 404
   // or 403.
   http::message_generator static_response(const http::request<http::string_body>& req, std::string_view path);
-  // True once the worker's subscriber holds its channels, waiting up to `limit`.
-  asio::awaitable<bool> subscribed_within(std::chrono::seconds limit);
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;

@@ -1,26 +1,33 @@
 #include "server/net/hub.hpp"
 
 #include <algorithm>
-
-#include "server/net/ws_session.hpp"
+#include <cassert>
 
 namespace switchboard {
+namespace {
 
-void hub::add(ws_session& session) { sessions_.emplace(session.id(), &session); }
+const std::vector<std::string> no_rooms;
 
-void hub::remove(ws_session& session) { sessions_.erase(session.id()); }
+}  // namespace
+
+void hub::add(recipient& who) { clients_.emplace(who.id(), client{&who, {}}); }
+
+void hub::remove(recipient& who) {
+  assert(rooms_of(who).empty() && "a recipient leaves its rooms before the hub");
+  clients_.erase(who.id());
+}
 
 void hub::deliver(protocol::scope kind, std::string_view target, const std::shared_ptr<const std::string>& frame) {
   switch (kind) {
     case protocol::scope::broadcast: {
       send_ring::batch batch(sends_);
-      for (auto& [id, session] : sessions_) session->send(frame);
-      metrics::add(metrics_.deliveries[0], sessions_.size());
+      for (auto& [id, c] : clients_) c.who->send(frame);
+      metrics::add(metrics_.deliveries[0], clients_.size());
       break;
     }
     case protocol::scope::direct:
-      if (auto it = sessions_.find(target); it != sessions_.end()) {
-        it->second->send(frame);
+      if (auto it = clients_.find(target); it != clients_.end()) {
+        it->second.who->send(frame);
         metrics::add(metrics_.deliveries[1]);
       }
       break;
@@ -34,18 +41,26 @@ void hub::deliver(protocol::scope kind, std::string_view target, const std::shar
   }
 }
 
-bool hub::join(const std::string& room, ws_session& session) {
+bool hub::join(const std::string& room, recipient& who) {
+  auto c = clients_.find(who.id());
+  assert(c != clients_.end() && "only a registered recipient joins rooms");
+  c->second.rooms.push_back(room);
   auto& members = rooms_[room];
-  members.push_back(&session);
+  members.push_back(&who);
   return members.size() == 1;
 }
 
-bool hub::leave(const std::string& room, ws_session& session) {
+bool hub::leave(const std::string& room, recipient& who) {
+  auto c = clients_.find(who.id());
+  if (c == clients_.end()) return false;
+  auto& joined = c->second.rooms;
+  auto listed = std::find(joined.begin(), joined.end(), room);
+  if (listed == joined.end()) return false;
+  joined.erase(listed);
+
   auto it = rooms_.find(room);
-  if (it == rooms_.end()) return false;
   auto& members = it->second;
-  auto at = std::find(members.begin(), members.end(), &session);
-  if (at == members.end()) return false;
+  auto at = std::find(members.begin(), members.end(), &who);
   *at = members.back();
   members.pop_back();
   if (!members.empty()) return false;
@@ -53,8 +68,25 @@ bool hub::leave(const std::string& room, ws_session& session) {
   return true;
 }
 
+bool hub::is_member(std::string_view room, const recipient& who) const {
+  const auto& joined = rooms_of(who);
+  return std::find(joined.begin(), joined.end(), room) != joined.end();
+}
+
+const std::vector<std::string>& hub::rooms_of(const recipient& who) const {
+  auto c = clients_.find(who.id());
+  return c == clients_.end() ? no_rooms : c->second.rooms;
+}
+
+std::vector<std::string> hub::member_ids(std::string_view room) const {
+  std::vector<std::string> ids;
+  if (auto it = rooms_.find(room); it != rooms_.end())
+    for (const auto* member : it->second) ids.push_back(member->id());
+  return ids;
+}
+
 void hub::close_all(websocket::close_code code, std::string_view reason) {
-  for (auto& [id, session] : sessions_) session->close(code, reason);
+  for (auto& [id, c] : clients_) c.who->close(code, reason);
 }
 
 }  // namespace switchboard

@@ -1,6 +1,8 @@
 #pragma once
-// The worker's local registry: client id -> session. Delivery hands the same
-// immutable frame to every local recipient and never re-enters the hub.
+// The worker's local registry: client id -> recipient, and room membership,
+// both directions (a room's local members, a client's rooms): the hub is
+// their one owner. Delivery hands the same immutable frame to every local
+// recipient and never re-enters the hub.
 
 #include <cstddef>
 #include <memory>
@@ -11,49 +13,59 @@
 
 #include "common/metrics.hpp"
 #include "common/net.hpp"
-#include "common/protocol/envelope.hpp"
+#include "server/cluster/delivery_sink.hpp"
+#include "server/net/recipient.hpp"
 #include "server/net/send_ring.hpp"
 
 namespace switchboard {
-
-class ws_session;
 
 // Lets string-keyed maps be searched with a string_view, without a copy.
 struct string_hash {
   using is_transparent = void;
   std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
-using room_map = std::unordered_map<std::string, std::vector<ws_session*>, string_hash, std::equal_to<>>;
+using room_map = std::unordered_map<std::string, std::vector<recipient*>, string_hash, std::equal_to<>>;
 
-class hub {
+class hub final : public delivery_sink {
  public:
   hub(metrics::worker_metrics& counters, send_ring& sends) : metrics_(counters), sends_(sends) {}
 
-  // Sessions register once their id is known and deregister when they end;
-  // the hub holds no ownership.
-  void add(ws_session& session);
-  void remove(ws_session& session);
+  // Recipients register once their id is known and deregister when they
+  // end, after leaving their rooms; the hub holds no ownership.
+  void add(recipient& who);
+  void remove(recipient& who);
 
   // Hands `frame` to the local recipients that `kind`/`target` name. The
   // writes of a broadcast or room delivery reach the kernel together, in one
   // system call; a direct message's single write goes on its own.
-  void deliver(protocol::scope kind, std::string_view target, const std::shared_ptr<const std::string>& frame);
+  void deliver(protocol::scope kind, std::string_view target,
+               const std::shared_ptr<const std::string>& frame) override;
 
-  // Local room membership. join() is true when `session` is the room's first
-  // local member, leave() when it was the last.
-  bool join(const std::string& room, ws_session& session);
-  bool leave(const std::string& room, ws_session& session);
+  // Membership. join() is true when `who` is the room's first local member,
+  // leave() when it was the last; leaving a room one is not in does nothing.
+  bool join(const std::string& room, recipient& who);
+  bool leave(const std::string& room, recipient& who);
+  bool is_member(std::string_view room, const recipient& who) const;
+  // The rooms `who` is in, in the order it joined them.
+  const std::vector<std::string>& rooms_of(const recipient& who) const;
+  // The ids of a room's local members (none when it has no local member).
+  std::vector<std::string> member_ids(std::string_view room) const;
   // room -> local members, for re-announcing presence after a reconnect.
   const room_map& rooms() const { return rooms_; }
 
-  // Starts a graceful close of every session (drain).
+  // Starts a graceful close of every recipient (drain).
   void close_all(websocket::close_code code, std::string_view reason);
 
-  std::size_t size() const { return sessions_.size(); }
+  std::size_t size() const { return clients_.size(); }
 
  private:
-  // Keyed by a view of the session's own id, which lives as long as the entry.
-  std::unordered_map<std::string_view, ws_session*> sessions_;
+  struct client {
+    recipient* who;
+    std::vector<std::string> rooms;
+  };
+
+  // Keyed by a view of the recipient's own id, which lives as long as the entry.
+  std::unordered_map<std::string_view, client> clients_;
   // A vector, not a set: delivery walks it per message, joins and leaves are rare.
   room_map rooms_;
   metrics::worker_metrics& metrics_;

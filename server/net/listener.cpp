@@ -1,6 +1,7 @@
 #include "server/net/listener.hpp"
 
 #include "common/log.hpp"
+#include "common/spawn.hpp"
 #include "server/net/http_session.hpp"
 #include "server/worker_context.hpp"
 
@@ -10,9 +11,7 @@ listener::listener(asio::io_context& ioc, int listen_fd, bool ipv6, worker_conte
     : acceptor_(ioc, ipv6 ? tcp::v6() : tcp::v4(), listen_fd), ctx_(ctx) {}
 
 void listener::start() {
-  asio::co_spawn(acceptor_.get_executor(), accept_loop(), [](std::exception_ptr e) {
-    if (e) std::rethrow_exception(e);
-  });
+  spawn(acceptor_.get_executor(), accept_loop(), "accept loop");
 }
 
 void listener::stop() {

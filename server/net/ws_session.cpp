@@ -1,9 +1,8 @@
 #include "server/net/ws_session.hpp"
 
+#include "common/expected_close.hpp"
 #include "common/log.hpp"
 #include "common/metrics.hpp"
-#include "common/protocol/client_id.hpp"
-#include "common/protocol/envelope.hpp"
 #include "common/protocol/frames.hpp"
 #include "server/worker_context.hpp"
 
@@ -22,18 +21,14 @@ std::string_view describe(protocol::error_kind kind) {
   }
 }
 
-bool is_expected_close(const error_code& ec) {
-  return ec == websocket::error::closed || ec == asio::error::eof || ec == asio::error::operation_aborted ||
-         ec == asio::error::connection_reset || ec == asio::error::broken_pipe || ec == beast::error::timeout;
-}
-
 }  // namespace
 
-ws_session::ws_session(tcp::socket socket, worker_context& ctx) : ws_(std::move(socket), ctx.executor, &ctx.sends), ctx_(ctx) {
-  ++ctx_.sessions;
+ws_session::ws_session(tcp::socket socket, worker_context& ctx)
+    : ws_(std::move(socket), ctx.executor, &ctx.sends), ctx_(ctx) {
+  ctx_.session_opened();
 }
 
-ws_session::~ws_session() { --ctx_.sessions; }
+ws_session::~ws_session() { ctx_.session_closed(); }
 
 void ws_session::start(http::request<http::string_body> request) {
   websocket::stream_base::timeout timeouts{};
@@ -114,10 +109,13 @@ void ws_session::on_message(std::string_view text) {
     send(protocol::pong_frame(req.ref));
     return read_message();
   }
-  if (req.type == protocol::request_type::direct && !protocol::worker_key_of(req.to)) {
+  if (req.type == protocol::request_type::direct && !ctx_.messages.channel_for(protocol::scope::direct, req.to)) {
     if (req.ref) send(protocol::ack_frame(*req.ref));
     return read_message();
   }
+  // Not common/spawn.hpp's policy: the session reads on once the request is
+  // answered, so the completion resumes reading, and a request that failed
+  // by an exception ends that request only, not the worker's other clients.
   asio::co_spawn(ws_.get_executor(), serve(std::move(req)), [self = shared_from_this()](std::exception_ptr e) {
     if (e) {
       try {
@@ -134,17 +132,12 @@ asio::awaitable<void> ws_session::serve(protocol::request req) {
   using protocol::request_type;
   using protocol::scope;
   switch (req.type) {
-    case request_type::broadcast: {
-      auto frame = protocol::message_frame(scope::broadcast, id_, {}, req.data);
-      co_await publish(ctx_.keys.broadcast_channel(), protocol::encode_envelope(scope::broadcast, {}, frame), req.ref);
+    case request_type::broadcast:
+      co_await publish(scope::broadcast, req, {});
       break;
-    }
-    case request_type::direct: {
-      auto frame = protocol::message_frame(scope::direct, id_, req.to, req.data);
-      co_await publish(ctx_.keys.direct_channel(*protocol::worker_key_of(req.to)),
-                       protocol::encode_envelope(scope::direct, req.to, frame), req.ref);
+    case request_type::direct:
+      co_await publish(scope::direct, req, req.to);
       break;
-    }
     case request_type::join:
     case request_type::leave: {
       auto failed = req.type == request_type::join ? co_await ctx_.rooms.join(*this, req.room)
@@ -156,12 +149,9 @@ asio::awaitable<void> ws_session::serve(protocol::request req) {
       }
       break;
     }
-    case request_type::room: {
-      auto frame = protocol::message_frame(scope::room, id_, req.room, req.data);
-      co_await publish(ctx_.keys.room_channel(req.room), protocol::encode_envelope(scope::room, req.room, frame),
-                       req.ref);
+    case request_type::room:
+      co_await publish(scope::room, req, req.room);
       break;
-    }
     case request_type::presence: {
       auto members = co_await ctx_.rooms.members(req.room);
       if (members) {
@@ -176,13 +166,13 @@ asio::awaitable<void> ws_session::serve(protocol::request req) {
   }
 }
 
-asio::awaitable<void> ws_session::publish(const std::string& channel, std::string envelope,
-                                          const std::optional<std::string>& ref) {
-  error_code ec = co_await ctx_.bus.publish(channel, envelope);
+asio::awaitable<void> ws_session::publish(protocol::scope scope, const protocol::request& req,
+                                          std::string_view target) {
+  error_code ec = co_await ctx_.messages.publish({scope, id_, target, req.data});
   if (ec) {
-    answer_error(protocol::error_kind::unavailable, describe(protocol::error_kind::unavailable), ref);
-  } else if (ref) {
-    send(protocol::ack_frame(*ref));
+    answer_error(protocol::error_kind::unavailable, describe(protocol::error_kind::unavailable), req.ref);
+  } else if (req.ref) {
+    send(protocol::ack_frame(*req.ref));
   }
 }
 
@@ -197,8 +187,7 @@ void ws_session::end(const error_code& why) {
   ended_ = true;
   metrics::sub(ctx_.metrics.connections_open);
   metrics::add(ctx_.metrics.closes[metrics::close_code_index(close_code_after(why))]);
-  ctx_.rooms.leave_all(id_, rooms_, *this);
-  rooms_.clear();
+  ctx_.rooms.leave_all(*this);
   ctx_.hub.remove(*this);
   metrics::sub(ctx_.metrics.queued_bytes, queue_.bytes());
   queue_.clear();

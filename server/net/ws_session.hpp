@@ -18,14 +18,16 @@
 
 #include "common/frame_queue.hpp"
 #include "common/net.hpp"
+#include "common/protocol/frames.hpp"
 #include "common/protocol/request.hpp"
 #include "server/net/coalescing_socket.hpp"
+#include "server/net/recipient.hpp"
 
 namespace switchboard {
 
 struct worker_context;
 
-class ws_session : public std::enable_shared_from_this<ws_session> {
+class ws_session final : public recipient, public std::enable_shared_from_this<ws_session> {
  public:
   ws_session(tcp::socket socket, worker_context& ctx);
   ~ws_session();
@@ -37,15 +39,13 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
 
   // Queues a frame for this client; never waits. Past the queue bound the
   // client is closed with 1008 and the frame is dropped.
-  void send(std::shared_ptr<const std::string> frame);
+  void send(std::shared_ptr<const std::string> frame) override;
   void send(std::string frame) { send(std::make_shared<const std::string>(std::move(frame))); }
 
   // Flushes what is queued, then closes with `code`.
-  void close(websocket::close_code code, std::string_view reason);
+  void close(websocket::close_code code, std::string_view reason) override;
 
-  const std::string& id() const { return id_; }
-  // The rooms this session is in (room_service keeps it).
-  std::vector<std::string>& rooms() { return rooms_; }
+  const std::string& id() const override { return id_; }
 
  private:
   void on_accepted(error_code ec);
@@ -56,8 +56,7 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   void on_message(std::string_view text);
   // The requests that wait on Redis.
   asio::awaitable<void> serve(protocol::request req);
-  asio::awaitable<void> publish(const std::string& channel, std::string envelope,
-                                const std::optional<std::string>& ref);
+  asio::awaitable<void> publish(protocol::scope scope, const protocol::request& req, std::string_view target);
   void answer_error(protocol::error_kind kind, std::string_view message, const std::optional<std::string>& ref);
   // The read side is over: the session leaves the hub and its rooms.
   void end(const error_code& why);
@@ -84,7 +83,6 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   websocket::stream<coalescing_socket, false> ws_;
   worker_context& ctx_;
   std::string id_;
-  std::vector<std::string> rooms_;
   frame_queue queue_;                            // not counting the frame being written
   std::shared_ptr<const std::string> writing_;   // the frame Beast is writing, if any
   std::unique_ptr<closing_state> closing_;

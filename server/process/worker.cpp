@@ -5,6 +5,7 @@
 #include <csignal>
 
 #include "common/log.hpp"
+#include "common/spawn.hpp"
 #include "server/process/listen_socket.hpp"
 #include "server/net/listener.hpp"
 #include "server/worker_context.hpp"
@@ -29,11 +30,8 @@ asio::awaitable<void> drain(asio::io_context& ioc, worker_context& ctx, listener
   log::info("draining " + std::to_string(ctx.hub.size()) + " clients");
   ctx.hub.close_all(websocket::close_code::going_away, "server shutting down");
   auto deadline = std::chrono::steady_clock::now() + ctx.cfg.drain_timeout;
-  while (ctx.sessions > 0 && std::chrono::steady_clock::now() < deadline) {
-    tick.expires_after(std::chrono::milliseconds(20));
-    co_await tick.async_wait(use_nothrow);
-  }
-  if (ctx.sessions > 0) log::warn(std::to_string(ctx.sessions) + " clients still open at the drain deadline");
+  if (!co_await ctx.no_sessions.wait_until(deadline))
+    log::warn(std::to_string(ctx.sessions) + " clients still open at the drain deadline");
   co_await ctx.bus.registry().withdraw();
   ctx.bus.stop();
   ioc.stop();
@@ -41,12 +39,8 @@ asio::awaitable<void> drain(asio::io_context& ioc, worker_context& ctx, listener
 
 // Tells the master (SIGUSR1) once this worker serves, so that a rolling
 // restart retires the old worker only then.
-asio::awaitable<void> report_ready(asio::io_context& ioc, worker_context& ctx) {
-  asio::steady_timer tick(ioc);
-  while (!ctx.bus.ready() && !ctx.draining) {
-    tick.expires_after(std::chrono::milliseconds(10));
-    co_await tick.async_wait(use_nothrow);
-  }
+asio::awaitable<void> report_ready(worker_context& ctx) {
+  co_await ctx.bus.ready_by(std::chrono::steady_clock::time_point::max());
   if (!ctx.draining) ::kill(::getppid(), SIGUSR1);
 }
 
@@ -77,13 +71,13 @@ asio::awaitable<void> refresh_gauges(asio::io_context& ioc, worker_context& ctx)
   signals.async_wait([&](error_code ec, int sig) {
     if (ec) return;
     auto notice = sig == SIGUSR2 ? std::chrono::seconds(0) : cfg.drain_notice;
-    asio::co_spawn(ioc, drain(ioc, ctx, accepting, notice), asio::detached);
+    spawn(ioc.get_executor(), drain(ioc, ctx, accepting, notice), "drain");
   });
 
   ctx.bus.start();
   accepting.start();
-  asio::co_spawn(ioc, report_ready(ioc, ctx), asio::detached);
-  asio::co_spawn(ioc, refresh_gauges(ioc, ctx), asio::detached);
+  spawn(ioc.get_executor(), report_ready(ctx), "ready report");
+  spawn(ioc.get_executor(), refresh_gauges(ioc, ctx), "gauge refresh");
   log::info("worker " + std::to_string(index) + " serving as " + ctx.ids.worker_key());
   if (!ctx.sends.available())
     log::info("io_uring unavailable (" + ctx.sends.unavailable_reason() + "): a fan-out sends frame by frame");

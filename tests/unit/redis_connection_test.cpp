@@ -325,7 +325,7 @@ TEST(redis_connection, connect_to_a_closed_port_fails_within_the_timeout) {
 
 TEST_F(redis_test, client_fails_fast_while_down_and_comes_back) {
   testing::redis_process redis;
-  client_options options{.where = endpoint_of(redis.url())};
+  client_options options{.where = fixed_locator(endpoint_of(redis.url()))};
   options.connect_timeout = 500ms;
   client c(ioc_.get_executor(), options);
   int ups = 0;
@@ -364,7 +364,7 @@ TEST_F(redis_test, client_fails_fast_while_down_and_comes_back) {
 
 TEST_F(redis_test, client_send_delivers_replies_to_on_push) {
   testing::redis_process redis;
-  client c(ioc_.get_executor(), client_options{.where = endpoint_of(redis.url())});
+  client c(ioc_.get_executor(), client_options{.where = fixed_locator(endpoint_of(redis.url()))});
   std::vector<std::string> pushed;
   c.on_push = [&](reply_ptr reply) { pushed.push_back(text(reply)); };
   c.start();
@@ -389,7 +389,7 @@ class subscriber_test : public redis_test {
  protected:
   // A subscriber on `redis` that records messages and readiness.
   std::unique_ptr<subscriber> make_subscriber(const testing::redis_process& redis) {
-    auto sub = std::make_unique<subscriber>(ioc_.get_executor(), client_options{.where = endpoint_of(redis.url())},
+    auto sub = std::make_unique<subscriber>(ioc_.get_executor(), client_options{.where = fixed_locator(endpoint_of(redis.url()))},
                                             [this](std::string_view channel, std::string_view payload) {
                                               messages_.push_back({std::string(channel), std::string(payload)});
                                             });

@@ -110,7 +110,7 @@ class redis_pool_test : public ::testing::Test {
   }
 
   static pool_options options_for(const testing::redis_process& redis, std::size_t size) {
-    pool_options options{.where = endpoint_of(redis.url())};
+    pool_options options{.where = fixed_locator(endpoint_of(redis.url()))};
     options.size = size;
     return options;
   }
@@ -230,7 +230,7 @@ TEST_F(redis_pool_test, request_leases_for_one_round_trip_only) {
 }
 
 TEST_F(redis_pool_test, request_reports_a_failed_acquire_without_a_reply) {
-  pool_options options{.where = endpoint_of("redis://127.0.0.1:" + std::to_string(testing::free_tcp_port()))};
+  pool_options options{.where = fixed_locator(endpoint_of("redis://127.0.0.1:" + std::to_string(testing::free_tcp_port())))};
   pool& p = make_pool(options);
   auto [ec, reply] = await(p.command("PING"));
   EXPECT_EQ(ec, make_error_code(errc::unavailable));
@@ -490,7 +490,7 @@ TEST_F(redis_pool_test, killed_leased_connection_is_replaced_for_the_waiter) {
 
 TEST_F(redis_pool_test, acquire_fails_fast_when_nothing_listens) {
   // A port that was just free: every connect is refused.
-  pool_options options{.where = endpoint_of("redis://127.0.0.1:" + std::to_string(testing::free_tcp_port()))};
+  pool_options options{.where = fixed_locator(endpoint_of("redis://127.0.0.1:" + std::to_string(testing::free_tcp_port())))};
   options.size = 2;
   pool& p = make_pool(options);
 

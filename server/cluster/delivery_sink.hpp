@@ -1,0 +1,24 @@
+#pragma once
+// Where the bus hands the messages that arrive for this worker's clients.
+// The hub is the one implementation; the bus knows nothing above this.
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/protocol/frames.hpp"
+
+namespace switchboard {
+
+class delivery_sink {
+ public:
+  // `frame` is the exact text every local recipient that `kind`/`target`
+  // names gets; it is shared, never copied per recipient.
+  virtual void deliver(protocol::scope kind, std::string_view target,
+                       const std::shared_ptr<const std::string>& frame) = 0;
+
+ protected:
+  ~delivery_sink() = default;
+};
+
+}  // namespace switchboard

@@ -1,0 +1,27 @@
+#include "server/cluster/publisher.hpp"
+
+#include "common/protocol/client_id.hpp"
+#include "common/protocol/envelope.hpp"
+
+namespace switchboard {
+
+std::optional<std::string> publisher::channel_for(protocol::scope scope, std::string_view target) const {
+  switch (scope) {
+    case protocol::scope::broadcast: return keys_.broadcast_channel();
+    case protocol::scope::room: return keys_.room_channel(target);
+    case protocol::scope::direct:
+      // A client id names the worker that owns it: only that one is told.
+      if (auto worker = protocol::worker_key_of(target)) return keys_.direct_channel(*worker);
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+asio::awaitable<error_code> publisher::publish(const outbound_message& m) {
+  auto channel = channel_for(m.scope, m.target);
+  if (!channel) co_return error_code{};
+  auto frame = protocol::message_frame(m.scope, m.from, m.target, m.data);
+  co_return co_await bus_.publish(*channel, protocol::encode_envelope(m.scope, m.target, frame));
+}
+
+}  // namespace switchboard

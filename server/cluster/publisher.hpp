@@ -1,0 +1,49 @@
+#pragma once
+// The one publish path: client requests and the backend alike hand it a
+// message; it builds the frame every recipient gets and the envelope around
+// it once, picks the channel, and publishes through the bus, whose gate
+// refuses (unavailable) whenever an acknowledged message could be lost.
+//
+// Rooms with history will plug in here: publish() of such a room stores and
+// publishes in one atomic step (XADD and PUBLISH in one script) instead of
+// the bus's PUBLISH, and returns the offset; callers do not change.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/net.hpp"
+#include "common/protocol/frames.hpp"
+#include "server/cluster/bus.hpp"
+#include "server/cluster/redis_keys.hpp"
+
+namespace switchboard {
+
+// What a sender asks to deliver. `target` is the recipient id (direct) or
+// the room (room), empty for broadcast; `data` is JSON text.
+struct outbound_message {
+  protocol::scope scope{};
+  std::string_view from;
+  std::string_view target;
+  std::string_view data;
+};
+
+class publisher {
+ public:
+  publisher(bus& b, const redis_keys& keys) : bus_(b), keys_(keys) {}
+
+  // The channel a message for `scope`/`target` goes to; nullopt for a direct
+  // message to an id that no worker hands out, which reaches nobody.
+  std::optional<std::string> channel_for(protocol::scope scope, std::string_view target) const;
+
+  // Publishes `m`: an empty error_code once the broker has taken it (or, for
+  // a message with no channel, at once: it reaches nobody), else
+  // errc::unavailable and nothing was sent.
+  asio::awaitable<error_code> publish(const outbound_message& m);
+
+ private:
+  bus& bus_;
+  const redis_keys& keys_;
+};
+
+}  // namespace switchboard

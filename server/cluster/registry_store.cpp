@@ -1,0 +1,76 @@
+#include "server/cluster/registry_store.hpp"
+
+namespace switchboard {
+namespace {
+
+std::string run_id_of(std::string_view info) {
+  constexpr std::string_view field = "run_id:";
+  auto at = info.find(field);
+  if (at == std::string_view::npos) return {};
+  auto begin = at + field.size();
+  auto end = info.find_first_of("\r\n", begin);
+  return std::string(info.substr(begin, end == std::string_view::npos ? info.npos : end - begin));
+}
+
+}  // namespace
+
+asio::awaitable<std::string> registry_store::run_id() {
+  auto [ec, reply] = co_await commands_.command("INFO", "server");
+  if (ec || !reply || reply->type != REDIS_REPLY_STRING) co_return std::string();
+  co_return run_id_of(redis::text_of(*reply));
+}
+
+asio::awaitable<error_code> registry_store::heartbeat(std::string_view run_id, std::chrono::milliseconds ttl) {
+  std::string entry = keys_.worker_entry(own_key_);
+  std::string px = std::to_string(ttl.count());
+  auto [ec, set] = co_await commands_.command("SET", entry, run_id, "PX", px);
+  std::string workers = keys_.workers();
+  co_await commands_.command("SADD", workers, own_key_);
+  co_return ec;
+}
+
+asio::awaitable<std::optional<registry_store::roll>> registry_store::read_roll() {
+  std::string workers = keys_.workers();
+  auto [mec, members] = co_await commands_.command("SMEMBERS", workers);
+  auto keys = mec ? std::nullopt : redis::strings_of(members.get());
+  if (!keys) co_return std::nullopt;
+  roll out;
+  if (keys->empty()) co_return out;
+
+  std::vector<std::string> entries;
+  for (const auto& key : *keys) entries.push_back(keys_.worker_entry(key));
+  std::vector<std::string_view> mget{"MGET"};
+  mget.insert(mget.end(), entries.begin(), entries.end());
+  auto [gec, values] = co_await commands_.request(mget);
+  if (gec || !values || values->type != REDIS_REPLY_ARRAY || values->elements != keys->size()) co_return std::nullopt;
+  for (std::size_t i = 0; i < keys->size(); ++i) {
+    const redisReply& value = *values->element[i];
+    if (value.type == REDIS_REPLY_STRING) out.live.emplace((*keys)[i], redis::text_of(value));
+    else out.expired.push_back((*keys)[i]);
+  }
+  if (!out.expired.empty()) {
+    std::vector<std::string_view> srem{"SREM", workers};
+    srem.insert(srem.end(), out.expired.begin(), out.expired.end());
+    co_await commands_.request(srem);
+  }
+  co_return out;
+}
+
+asio::awaitable<error_code> registry_store::announce() {
+  std::string channel = keys_.hello_channel();
+  auto [ec, reply] = co_await commands_.command("PUBLISH", channel, own_key_);
+  co_return ec;
+}
+
+asio::awaitable<void> registry_store::remove_entry() {
+  std::string entry = keys_.worker_entry(own_key_);
+  co_await commands_.command("DEL", entry);
+}
+
+asio::awaitable<void> registry_store::withdraw() {
+  co_await remove_entry();
+  std::string workers = keys_.workers();
+  co_await commands_.command("SREM", workers, own_key_);
+}
+
+}  // namespace switchboard

@@ -1,0 +1,57 @@
+#pragma once
+// The worker registry in Redis, typed: worker_registry says what it wants
+// (heartbeat, who is alive, announce itself) and this builds the commands
+// and reads the replies. Layout:
+//
+//   <prefix>workers            a set of worker keys
+//   <prefix>worker:<key>       the run_id of the Redis instance the worker is
+//                              subscribed on, expiring after the liveness timeout
+//   <prefix>hello              channel: a new worker publishes its key once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/net.hpp"
+#include "common/redis/client.hpp"
+#include "server/cluster/redis_keys.hpp"
+
+namespace switchboard {
+
+class registry_store {
+ public:
+  registry_store(redis::client& commands, const redis_keys& keys, std::string own_key)
+      : commands_(commands), keys_(keys), own_key_(std::move(own_key)) {}
+
+  // The run_id of the Redis instance the connection talks to; empty when
+  // Redis did not say.
+  asio::awaitable<std::string> run_id();
+  // Writes our entry, expiring after `ttl`, and lists us in the set. The
+  // error is the entry's: the set only matters to workers that read it later.
+  asio::awaitable<error_code> heartbeat(std::string_view run_id, std::chrono::milliseconds ttl);
+
+  // The listed workers whose entry exists, with the run_id each wrote, and
+  // those whose entry expired; the expired ones are taken out of the set.
+  struct roll {
+    std::unordered_map<std::string, std::string> live;
+    std::vector<std::string> expired;
+  };
+  asio::awaitable<std::optional<roll>> read_roll();
+
+  // Tells every worker that we exist (the hello channel).
+  asio::awaitable<error_code> announce();
+  // Deletes our entry: nobody takes us for subscribed any more.
+  asio::awaitable<void> remove_entry();
+  // Deletes our entry and takes us out of the set: leaving for good.
+  asio::awaitable<void> withdraw();
+
+ private:
+  redis::client& commands_;
+  const redis_keys& keys_;
+  std::string own_key_;
+};
+
+}  // namespace switchboard

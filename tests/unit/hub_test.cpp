@@ -1,0 +1,122 @@
+// The hub on its own: who a broadcast, a direct message and a room message
+// reach, membership in both directions, and that delivery shares one frame.
+#include "server/net/hub.hpp"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace switchboard {
+namespace {
+
+// A recipient that keeps what it was handed.
+class kept_frames final : public recipient {
+ public:
+  explicit kept_frames(std::string id) : id_(std::move(id)) {}
+  const std::string& id() const override { return id_; }
+  void send(std::shared_ptr<const std::string> frame) override { frames.push_back(std::move(frame)); }
+  void close(websocket::close_code code, std::string_view) override { closed_with = code; }
+
+  std::vector<std::shared_ptr<const std::string>> frames;
+  int closed_with = 0;
+
+ private:
+  std::string id_;
+};
+
+class hub_test : public ::testing::Test {
+ protected:
+  hub_test() {
+    for (auto* c : {&a_, &b_, &c_}) hub_.add(*c);
+  }
+  ~hub_test() override {
+    for (auto* c : {&a_, &b_, &c_}) {
+      auto rooms = hub_.rooms_of(*c);  // a copy: leaving edits the list
+      for (const auto& room : rooms) hub_.leave(room, *c);
+      hub_.remove(*c);
+    }
+  }
+
+  std::shared_ptr<const std::string> frame(std::string text) {
+    return std::make_shared<const std::string>(std::move(text));
+  }
+
+  metrics::worker_metrics counters_{};
+  send_ring sends_;
+  hub hub_{counters_, sends_};
+  kept_frames a_{"a"}, b_{"b"}, c_{"c"};
+};
+
+TEST_F(hub_test, BroadcastReachesEveryoneWithOneSharedFrame) {
+  auto f = frame("hello");
+  hub_.deliver(protocol::scope::broadcast, {}, f);
+  for (auto* c : {&a_, &b_, &c_}) {
+    ASSERT_EQ(c->frames.size(), 1u);
+    EXPECT_EQ(c->frames[0].get(), f.get()) << "the frame is shared, not copied";
+  }
+  EXPECT_EQ(metrics::get(counters_.deliveries[0]), 3u);
+}
+
+TEST_F(hub_test, DirectReachesOnlyItsTarget) {
+  hub_.deliver(protocol::scope::direct, "b", frame("to b"));
+  hub_.deliver(protocol::scope::direct, "nobody", frame("lost"));
+  EXPECT_TRUE(a_.frames.empty());
+  ASSERT_EQ(b_.frames.size(), 1u);
+  EXPECT_EQ(*b_.frames[0], "to b");
+  EXPECT_TRUE(c_.frames.empty());
+  EXPECT_EQ(metrics::get(counters_.deliveries[1]), 1u);
+}
+
+TEST_F(hub_test, RoomReachesItsMembersOnly) {
+  hub_.join("r", a_);
+  hub_.join("r", c_);
+  hub_.deliver(protocol::scope::room, "r", frame("in r"));
+  hub_.deliver(protocol::scope::room, "empty", frame("nobody"));
+  EXPECT_EQ(a_.frames.size(), 1u);
+  EXPECT_TRUE(b_.frames.empty());
+  EXPECT_EQ(c_.frames.size(), 1u);
+}
+
+TEST_F(hub_test, JoinAndLeaveSayFirstAndLast) {
+  EXPECT_TRUE(hub_.join("r", a_));
+  EXPECT_FALSE(hub_.join("r", b_));
+  EXPECT_FALSE(hub_.leave("r", a_));
+  EXPECT_FALSE(hub_.leave("r", a_)) << "leaving a room one is not in does nothing";
+  EXPECT_TRUE(hub_.leave("r", b_));
+  EXPECT_TRUE(hub_.rooms().empty());
+}
+
+TEST_F(hub_test, MembershipIsKeptInBothDirections) {
+  hub_.join("x", a_);
+  hub_.join("y", a_);
+  hub_.join("y", b_);
+  EXPECT_EQ(hub_.rooms_of(a_), (std::vector<std::string>{"x", "y"}));
+  EXPECT_TRUE(hub_.is_member("y", b_));
+  EXPECT_FALSE(hub_.is_member("x", b_));
+  auto ids = hub_.member_ids("y");
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(ids, (std::vector<std::string>{"a", "b"}));
+  EXPECT_TRUE(hub_.member_ids("none").empty());
+  hub_.leave("x", a_);
+  EXPECT_EQ(hub_.rooms_of(a_), (std::vector<std::string>{"y"}));
+}
+
+TEST_F(hub_test, CloseAllClosesEveryone) {
+  hub_.close_all(websocket::close_code::going_away, "bye");
+  for (auto* c : {&a_, &b_, &c_}) EXPECT_EQ(c->closed_with, 1001);
+}
+
+TEST_F(hub_test, RemovedRecipientsGetNothing) {
+  kept_frames d{"d"};
+  hub_.add(d);
+  hub_.remove(d);
+  hub_.deliver(protocol::scope::broadcast, {}, frame("x"));
+  hub_.deliver(protocol::scope::direct, "d", frame("y"));
+  EXPECT_TRUE(d.frames.empty());
+  EXPECT_EQ(hub_.size(), 3u);
+}
+
+}  // namespace
+}  // namespace switchboard
