@@ -1,0 +1,374 @@
+#include "common/auth/verifier.hpp"
+
+#include <array>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/obj_mac.h>
+#include <openssl/pem.h>
+
+#include "common/auth/base64url.hpp"
+#include "common/protocol/request.hpp"
+
+namespace switchboard::auth {
+namespace {
+
+using json = nlohmann::json;
+
+enum class algorithm { hs256, rs256, es256 };
+
+constexpr std::size_t sha256_bytes = 32;
+// JWS ES256 (RFC 7518, 3.4): r and s as two 32-byte big-endian numbers.
+constexpr std::size_t es256_signature_bytes = 64;
+
+struct bio_free {
+  void operator()(BIO* bio) const noexcept { BIO_free(bio); }
+};
+struct md_ctx_free {
+  void operator()(EVP_MD_CTX* ctx) const noexcept { EVP_MD_CTX_free(ctx); }
+};
+struct ecdsa_sig_free {
+  void operator()(ECDSA_SIG* sig) const noexcept { ECDSA_SIG_free(sig); }
+};
+struct bn_free {
+  void operator()(BIGNUM* bn) const noexcept { BN_free(bn); }
+};
+
+// OpenSSL's reason for the last failure, and its error queue emptied, so
+// that one bad key or token leaves nothing behind for the next caller.
+std::string take_openssl_error() {
+  unsigned long code = ERR_peek_last_error();
+  std::string text = code == 0 ? "unknown error" : ERR_reason_error_string(code) ? ERR_reason_error_string(code) : "error";
+  ERR_clear_error();
+  return text;
+}
+
+std::size_t count(std::string_view text, std::string_view what) {
+  std::size_t n = 0;
+  for (std::size_t at = text.find(what); at != std::string_view::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// Parses a JWT part as a JSON object. Nothing on bad JSON, on anything but
+// an object, and on a repeated top-level name: RFC 7515 lets a parser take
+// either copy, and two parsers taking different ones would read two
+// different tokens under one signature.
+std::optional<json> parse_object(std::string_view text) {
+  bool repeated = false;
+  std::vector<std::string> names;
+  auto on_event = [&](int depth, json::parse_event_t event, json& parsed) {
+    if (depth == 1 && event == json::parse_event_t::key) {
+      const auto& name = parsed.get_ref<const std::string&>();
+      for (const auto& seen : names) {
+        if (seen == name) repeated = true;
+      }
+      names.push_back(name);
+    }
+    return true;
+  };
+  json doc = json::parse(text, on_event, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object() || repeated) return std::nullopt;
+  return doc;
+}
+
+// A NumericDate (RFC 7519, 2) as whole seconds, rounded up and clamped to
+// int64: a fraction of a second past a whole one counts as the next one.
+std::optional<std::int64_t> numeric_date(const json& value) {
+  constexpr auto max = std::numeric_limits<std::int64_t>::max();
+  constexpr auto min = std::numeric_limits<std::int64_t>::min();
+  if (value.is_number_unsigned()) {
+    auto u = value.get<std::uint64_t>();
+    return u > static_cast<std::uint64_t>(max) ? max : static_cast<std::int64_t>(u);
+  }
+  if (value.is_number_integer()) return value.get<std::int64_t>();
+  if (value.is_number_float()) {
+    double d = value.get<double>();
+    if (std::isnan(d)) return std::nullopt;
+    d = std::ceil(d);
+    // 2^63 is exactly representable; anything from it up does not fit.
+    if (d >= 9223372036854775808.0) return max;
+    if (d <= -9223372036854775808.0) return min;
+    return static_cast<std::int64_t>(d);
+  }
+  return std::nullopt;
+}
+
+std::int64_t saturating_add(std::int64_t a, std::int64_t b) {
+  std::int64_t sum = 0;
+  if (__builtin_add_overflow(a, b, &sum)) return b > 0 ? std::numeric_limits<std::int64_t>::max()
+                                                       : std::numeric_limits<std::int64_t>::min();
+  return sum;
+}
+
+// An array of strings, or nothing when `value` is anything else.
+std::optional<std::vector<std::string>> strings(const json& value) {
+  if (!value.is_array()) return std::nullopt;
+  std::vector<std::string> out;
+  out.reserve(value.size());
+  for (const auto& item : value) {
+    if (!item.is_string()) return std::nullopt;
+    out.push_back(item.get<std::string>());
+  }
+  return out;
+}
+
+bool verify_hmac(std::string_view secret, std::string_view input, std::string_view signature) {
+  if (signature.size() != sha256_bytes) return false;
+  std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
+  unsigned int mac_size = 0;
+  if (HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+           reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac.data(), &mac_size) == nullptr) {
+    ERR_clear_error();
+    return false;
+  }
+  // Constant time: how many leading bytes matched must not show in timing.
+  return mac_size == sha256_bytes && CRYPTO_memcmp(mac.data(), signature.data(), sha256_bytes) == 0;
+}
+
+bool verify_digest(EVP_PKEY* key, std::string_view input, const unsigned char* signature, std::size_t size) {
+  std::unique_ptr<EVP_MD_CTX, md_ctx_free> ctx(EVP_MD_CTX_new());
+  bool ok = ctx && EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key) == 1 &&
+            EVP_DigestVerify(ctx.get(), signature, size, reinterpret_cast<const unsigned char*>(input.data()),
+                             input.size()) == 1;
+  ERR_clear_error();
+  return ok;
+}
+
+// OpenSSL verifies ECDSA signatures in DER; JWS carries r||s.
+bool verify_es256(EVP_PKEY* key, std::string_view input, std::string_view signature) {
+  if (signature.size() != es256_signature_bytes) return false;
+  const auto* raw = reinterpret_cast<const unsigned char*>(signature.data());
+  std::unique_ptr<ECDSA_SIG, ecdsa_sig_free> sig(ECDSA_SIG_new());
+  std::unique_ptr<BIGNUM, bn_free> r(BN_bin2bn(raw, 32, nullptr));
+  std::unique_ptr<BIGNUM, bn_free> s(BN_bin2bn(raw + 32, 32, nullptr));
+  if (!sig || !r || !s || ECDSA_SIG_set0(sig.get(), r.get(), s.get()) != 1) {
+    ERR_clear_error();
+    return false;
+  }
+  // ECDSA_SIG_set0 took r and s.
+  r.release();
+  s.release();
+  // Two INTEGERs of at most 33 bytes each in a SEQUENCE: 72 bytes at most.
+  std::array<unsigned char, 80> der{};
+  int der_size = i2d_ECDSA_SIG(sig.get(), nullptr);
+  if (der_size <= 0 || static_cast<std::size_t>(der_size) > der.size()) {
+    ERR_clear_error();
+    return false;
+  }
+  unsigned char* out = der.data();
+  i2d_ECDSA_SIG(sig.get(), &out);
+  return verify_digest(key, input, der.data(), static_cast<std::size_t>(der_size));
+}
+
+}  // namespace
+
+void verifier::pkey_free::operator()(EVP_PKEY* key) const noexcept { EVP_PKEY_free(key); }
+
+verifier::verifier(verifier_config config) : config_(std::move(config)) {
+  if (config_.leeway_seconds < 0) throw std::invalid_argument("leeway must not be negative");
+  if (!config_.hmac_secret.empty() && config_.hmac_secret.size() < min_hmac_secret_bytes) {
+    throw std::invalid_argument("HMAC secret is " + std::to_string(config_.hmac_secret.size()) +
+                                " bytes; HS256 needs at least " + std::to_string(min_hmac_secret_bytes) +
+                                " (RFC 7518, 3.2)");
+  }
+  load_public_keys(config_.public_key_pem);
+  config_.public_key_pem.clear();
+  if (config_.hmac_secret.empty() && !rsa_key_ && !ec_key_) {
+    throw std::invalid_argument("no key: give an HMAC secret or a PEM public key (without either, "
+                                "connections are anonymous and need no verifier)");
+  }
+}
+
+verifier::~verifier() = default;
+verifier::verifier(verifier&&) noexcept = default;
+verifier& verifier::operator=(verifier&&) noexcept = default;
+
+void verifier::load_public_keys(std::string_view pem) {
+  if (pem.find_first_not_of(" \t\r\n") == std::string_view::npos) return;
+  if (pem.find("PRIVATE KEY-----") != std::string_view::npos) {
+    throw std::invalid_argument("public key: the PEM text holds a private key; give only the public half "
+                                "(openssl pkey -in key.pem -pubout)");
+  }
+  if (pem.find("-----BEGIN RSA PUBLIC KEY-----") != std::string_view::npos) {
+    throw std::invalid_argument("public key: PKCS#1 \"RSA PUBLIC KEY\" is not read; convert it to \"PUBLIC KEY\" "
+                                "(openssl rsa -RSAPublicKey_in -in key.pem -pubout)");
+  }
+  if (pem.find("-----BEGIN CERTIFICATE-----") != std::string_view::npos) {
+    throw std::invalid_argument("public key: the PEM text is a certificate; give its public key "
+                                "(openssl x509 -in cert.pem -pubkey -noout)");
+  }
+  std::size_t blocks = count(pem, "-----BEGIN PUBLIC KEY-----");
+  if (blocks == 0) throw std::invalid_argument("public key: no \"-----BEGIN PUBLIC KEY-----\" block in the PEM text");
+
+  ERR_clear_error();
+  std::unique_ptr<BIO, bio_free> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  if (!bio) throw std::invalid_argument("public key: " + take_openssl_error());
+  for (std::size_t i = 0; i < blocks; ++i) {
+    pkey_ptr key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
+    if (!key) throw std::invalid_argument("public key " + std::to_string(i + 1) + ": " + take_openssl_error());
+    int type = EVP_PKEY_get_base_id(key.get());
+    if (type == EVP_PKEY_RSA) {
+      if (rsa_key_) throw std::invalid_argument("public key: two RSA keys; one RSA key (RS256) is supported");
+      int bits = EVP_PKEY_get_bits(key.get());
+      if (bits < min_rsa_bits) {
+        throw std::invalid_argument("public key: RSA key of " + std::to_string(bits) + " bits; RS256 needs at least " +
+                                    std::to_string(min_rsa_bits) + " (RFC 7518, 3.3)");
+      }
+      rsa_key_ = std::move(key);
+    } else if (type == EVP_PKEY_EC) {
+      std::array<char, 64> group{};
+      std::size_t group_size = 0;
+      if (EVP_PKEY_get_group_name(key.get(), group.data(), group.size(), &group_size) != 1) {
+        throw std::invalid_argument("public key: EC key without a named curve; ES256 needs P-256");
+      }
+      std::string_view curve(group.data(), group_size);
+      if (curve != SN_X9_62_prime256v1 && curve != "P-256") {
+        throw std::invalid_argument("public key: EC key on curve " + std::string(curve) +
+                                    "; ES256 needs P-256 (prime256v1)");
+      }
+      if (ec_key_) throw std::invalid_argument("public key: two P-256 keys; one P-256 key (ES256) is supported");
+      ec_key_ = std::move(key);
+    } else {
+      const char* name = EVP_PKEY_get0_type_name(key.get());
+      throw std::invalid_argument(std::string("public key: a key of type ") + (name ? name : "unknown") +
+                                  "; only RSA (RS256) and EC P-256 (ES256) keys are supported");
+    }
+  }
+  ERR_clear_error();
+}
+
+verify_result verifier::verify(std::string_view token, std::int64_t now_seconds) const {
+  if (token.empty()) return refusal::missing;
+  if (token.size() > max_token_bytes) return refusal::too_large;
+
+  std::size_t first_dot = token.find('.');
+  if (first_dot == std::string_view::npos) return refusal::malformed;
+  std::size_t second_dot = token.find('.', first_dot + 1);
+  if (second_dot == std::string_view::npos || token.find('.', second_dot + 1) != std::string_view::npos) {
+    return refusal::malformed;
+  }
+  auto header_text = base64url_decode(token.substr(0, first_dot));
+  auto payload_text = base64url_decode(token.substr(first_dot + 1, second_dot - first_dot - 1));
+  auto signature = base64url_decode(token.substr(second_dot + 1));
+  if (!header_text || !payload_text || !signature) return refusal::malformed;
+
+  auto header = parse_object(*header_text);
+  if (!header) return refusal::malformed;
+  auto alg_it = header->find("alg");
+  if (alg_it == header->end() || !alg_it->is_string()) return refusal::malformed;
+  // `crit` names extensions the verifier must understand (RFC 7515, 4.1.11);
+  // this one understands none.
+  if (header->contains("crit")) return refusal::unsupported_alg;
+
+  // The alg picks a configured key of its own kind or nothing: every other
+  // value, `none` included, is refused here.
+  const auto& alg_name = alg_it->get_ref<const std::string&>();
+  std::optional<algorithm> alg;
+  if (alg_name == "HS256" && !config_.hmac_secret.empty()) alg = algorithm::hs256;
+  else if (alg_name == "RS256" && rsa_key_) alg = algorithm::rs256;
+  else if (alg_name == "ES256" && ec_key_) alg = algorithm::es256;
+  if (!alg) return refusal::unsupported_alg;
+
+  // The signature covers the two first parts exactly as they were sent.
+  std::string_view signed_part = token.substr(0, second_dot);
+  bool signature_ok = false;
+  switch (*alg) {
+    case algorithm::hs256: signature_ok = verify_hmac(config_.hmac_secret, signed_part, *signature); break;
+    case algorithm::rs256:
+      signature_ok = verify_digest(rsa_key_.get(), signed_part,
+                                   reinterpret_cast<const unsigned char*>(signature->data()), signature->size());
+      break;
+    case algorithm::es256: signature_ok = verify_es256(ec_key_.get(), signed_part, *signature); break;
+  }
+  if (!signature_ok) return refusal::bad_signature;
+
+  // From here on the issuer wrote what is read.
+  auto payload = parse_object(*payload_text);
+  if (!payload) return refusal::malformed;
+  const json& p = *payload;
+  auto field = [&p](const char* name) -> const json* {
+    auto it = p.find(name);
+    return it == p.end() ? nullptr : &*it;
+  };
+
+  // Every claim this server reads is checked for its type first: a claim
+  // of the wrong type is a mistake at the issuer, and ignoring it would
+  // quietly grant or deny something else than it meant.
+  claims out;
+  const json* sub = field("sub");
+  if (sub && !sub->is_string()) return refusal::malformed;
+
+  std::optional<std::int64_t> exp;
+  std::optional<std::int64_t> nbf;
+  if (const json* v = field("exp")) {
+    if (!(exp = numeric_date(*v))) return refusal::malformed;
+  }
+  if (const json* v = field("nbf")) {
+    if (!(nbf = numeric_date(*v))) return refusal::malformed;
+  }
+  const json* iss = field("iss");
+  if (iss && !iss->is_string()) return refusal::malformed;
+  const json* aud = field("aud");
+  std::vector<std::string> audiences;
+  if (aud) {
+    if (aud->is_string()) {
+      audiences.push_back(aud->get<std::string>());
+    } else if (auto list = strings(*aud)) {
+      audiences = std::move(*list);
+    } else {
+      return refusal::malformed;
+    }
+  }
+  if (const json* v = field("rooms")) {
+    auto list = strings(*v);
+    if (!list) return refusal::malformed;
+    out.rooms = pattern_set(*list);
+  }
+  if (const json* v = field("publish")) {
+    auto list = strings(*v);
+    if (!list) return refusal::malformed;
+    out.publish = pattern_set(*list);
+  }
+  if (const json* v = field("broadcast")) {
+    if (!v->is_boolean()) return refusal::malformed;
+    out.broadcast = v->get<bool>();
+  }
+  if (const json* v = field("direct")) {
+    if (!v->is_boolean()) return refusal::malformed;
+    out.direct = v->get<bool>();
+  }
+
+  // A user id follows the rule of room names (PROTOCOL.md): it appears in
+  // frames and in `user:U` rooms. JSON strings are valid UTF-8 already.
+  if (!sub || !protocol::is_valid_room_name(sub->get_ref<const std::string&>())) return refusal::bad_subject;
+  out.sub = sub->get<std::string>();
+
+  // RFC 7519: not accepted on or after `exp`, nor before `nbf`; the leeway
+  // moves both edges outwards.
+  if (exp && now_seconds >= saturating_add(*exp, config_.leeway_seconds)) return refusal::expired;
+  if (nbf && saturating_add(now_seconds, config_.leeway_seconds) < *nbf) return refusal::not_yet_valid;
+  out.exp = exp;
+
+  if (config_.issuer && (!iss || iss->get_ref<const std::string&>() != *config_.issuer)) return refusal::bad_issuer;
+  if (config_.audience) {
+    bool named = false;
+    for (const auto& a : audiences) {
+      if (a == *config_.audience) named = true;
+    }
+    if (!named) return refusal::bad_audience;
+  }
+  return out;
+}
+
+}  // namespace switchboard::auth
