@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/protocol/envelope.hpp"
+#include "common/protocol/frames.hpp"
 #include "common/protocol/error.hpp"
 #include "common/protocol/request.hpp"
 #include "common/redis/pool_counters.hpp"
@@ -44,8 +44,7 @@ constexpr std::array<std::string_view, N + sizeof...(More)> labels_of(More... mo
 inline constexpr auto request_types =
     labels_of<protocol::request_type, protocol::request_type_count>(std::string_view("invalid"));
 inline constexpr auto error_codes = labels_of<protocol::error_kind, protocol::error_kind_count>();
-// Built at start-up: frames.cpp defines to_string(scope), so it is not constexpr.
-inline const auto scopes = labels_of<protocol::scope, protocol::scope_count>();
+inline constexpr auto scopes = labels_of<protocol::scope, protocol::scope_count>();
 // WebSocket close codes counted one by one; anything else is "other".
 // 1005: a close frame without a code; 1006: no close frame at all.
 inline constexpr std::array<int, 10> close_codes{1000, 1001, 1002, 1003, 1005, 1006, 1007, 1008, 1009, 1011};

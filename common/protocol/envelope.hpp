@@ -9,7 +9,6 @@
 // first one. The frame is the exact text every recipient gets, so a receiving
 // worker routes on the header and never parses JSON.
 
-#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,9 +17,6 @@
 
 namespace switchboard::protocol {
 
-// One past the last scope (declared in frames.hpp): metrics keeps a counter
-// per scope, labelled with to_string.
-inline constexpr std::size_t scope_count = static_cast<std::size_t>(scope::room) + 1;
 
 struct envelope_view {
   scope kind{};

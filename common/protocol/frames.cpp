@@ -4,15 +4,6 @@
 
 namespace switchboard::protocol {
 
-std::string_view to_string(scope s) {
-  switch (s) {
-    case scope::broadcast: return "broadcast";
-    case scope::direct: return "direct";
-    case scope::room: return "room";
-  }
-  return "unknown";
-}
-
 std::string json_quote(std::string_view s) {
   return nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }

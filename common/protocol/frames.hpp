@@ -2,6 +2,7 @@
 // Builds the server-to-client frames of PROTOCOL.md as JSON text.
 // `ref` and `data` arguments are JSON text already (see request.hpp).
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,8 +13,26 @@
 namespace switchboard::protocol {
 
 enum class scope { broadcast, direct, room };
+// One past the last scope: metrics keeps a counter per scope, labelled with
+// to_string.
+inline constexpr std::size_t scope_count = 3;
 
-std::string_view to_string(scope s);
+// As error.hpp's: a new scope does not compile until it has a name, and the
+// count is checked against the names.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic error "-Wswitch"
+constexpr std::string_view to_string(scope s) {
+  switch (s) {
+    case scope::broadcast: return "broadcast";
+    case scope::direct: return "direct";
+    case scope::room: return "room";
+  }
+  return "unknown";
+}
+#pragma GCC diagnostic pop
+static_assert(to_string(static_cast<scope>(scope_count - 1)) != "unknown" &&
+                  to_string(static_cast<scope>(scope_count)) == "unknown",
+              "scope_count must be the number of scopes");
 
 // `s` as a JSON string literal, quotes included.
 std::string json_quote(std::string_view s);
