@@ -1,5 +1,6 @@
 #include "common/auth/verifier.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <limits>
@@ -248,55 +249,28 @@ void verifier::load_public_keys(std::string_view pem) {
   ERR_clear_error();
 }
 
-verify_result verifier::verify(std::string_view token, std::int64_t now_seconds) const {
-  if (token.empty()) return refusal::missing;
-  if (token.size() > max_token_bytes) return refusal::too_large;
+namespace {
 
-  std::size_t first_dot = token.find('.');
-  if (first_dot == std::string_view::npos) return refusal::malformed;
-  std::size_t second_dot = token.find('.', first_dot + 1);
-  if (second_dot == std::string_view::npos || token.find('.', second_dot + 1) != std::string_view::npos) {
-    return refusal::malformed;
+// The claims that grant something, each of its own type or a refusal.
+std::optional<refusal> read_permissions(const json& p, claims& out) {
+  for (auto [name, set] : {std::pair{"rooms", &out.rooms}, std::pair{"publish", &out.publish}}) {
+    auto it = p.find(name);
+    if (it == p.end()) continue;
+    auto list = strings(*it);
+    if (!list) return refusal::malformed;
+    *set = pattern_set(*list);
   }
-  auto header_text = base64url_decode(token.substr(0, first_dot));
-  auto payload_text = base64url_decode(token.substr(first_dot + 1, second_dot - first_dot - 1));
-  auto signature = base64url_decode(token.substr(second_dot + 1));
-  if (!header_text || !payload_text || !signature) return refusal::malformed;
-
-  auto header = parse_object(*header_text);
-  if (!header) return refusal::malformed;
-  auto alg_it = header->find("alg");
-  if (alg_it == header->end() || !alg_it->is_string()) return refusal::malformed;
-  // `crit` names extensions the verifier must understand (RFC 7515, 4.1.11);
-  // this one understands none.
-  if (header->contains("crit")) return refusal::unsupported_alg;
-
-  // The alg picks a configured key of its own kind or nothing: every other
-  // value, `none` included, is refused here.
-  const auto& alg_name = alg_it->get_ref<const std::string&>();
-  std::optional<algorithm> alg;
-  if (alg_name == "HS256" && !config_.hmac_secret.empty()) alg = algorithm::hs256;
-  else if (alg_name == "RS256" && rsa_key_) alg = algorithm::rs256;
-  else if (alg_name == "ES256" && ec_key_) alg = algorithm::es256;
-  if (!alg) return refusal::unsupported_alg;
-
-  // The signature covers the two first parts exactly as they were sent.
-  std::string_view signed_part = token.substr(0, second_dot);
-  bool signature_ok = false;
-  switch (*alg) {
-    case algorithm::hs256: signature_ok = verify_hmac(config_.hmac_secret, signed_part, *signature); break;
-    case algorithm::rs256:
-      signature_ok = verify_digest(rsa_key_.get(), signed_part,
-                                   reinterpret_cast<const unsigned char*>(signature->data()), signature->size());
-      break;
-    case algorithm::es256: signature_ok = verify_es256(ec_key_.get(), signed_part, *signature); break;
+  for (auto [name, flag] : {std::pair{"broadcast", &out.broadcast}, std::pair{"direct", &out.direct}}) {
+    auto it = p.find(name);
+    if (it == p.end()) continue;
+    if (!it->is_boolean()) return refusal::malformed;
+    *flag = it->get<bool>();
   }
-  if (!signature_ok) return refusal::bad_signature;
+  return std::nullopt;
+}
 
-  // From here on the issuer wrote what is read.
-  auto payload = parse_object(*payload_text);
-  if (!payload) return refusal::malformed;
-  const json& p = *payload;
+// The payload of a token whose signature holds, read against `config`.
+verify_result read_claims(const json& p, std::int64_t now_seconds, const verifier_config& config) {
   auto field = [&p](const char* name) -> const json* {
     auto it = p.find(name);
     return it == p.end() ? nullptr : &*it;
@@ -330,24 +304,7 @@ verify_result verifier::verify(std::string_view token, std::int64_t now_seconds)
       return refusal::malformed;
     }
   }
-  if (const json* v = field("rooms")) {
-    auto list = strings(*v);
-    if (!list) return refusal::malformed;
-    out.rooms = pattern_set(*list);
-  }
-  if (const json* v = field("publish")) {
-    auto list = strings(*v);
-    if (!list) return refusal::malformed;
-    out.publish = pattern_set(*list);
-  }
-  if (const json* v = field("broadcast")) {
-    if (!v->is_boolean()) return refusal::malformed;
-    out.broadcast = v->get<bool>();
-  }
-  if (const json* v = field("direct")) {
-    if (!v->is_boolean()) return refusal::malformed;
-    out.direct = v->get<bool>();
-  }
+  if (auto refused = read_permissions(p, out)) return *refused;
 
   // A user id follows the rule of room names (PROTOCOL.md): it appears in
   // frames and in `user:U` rooms. JSON strings are valid UTF-8 already.
@@ -356,19 +313,72 @@ verify_result verifier::verify(std::string_view token, std::int64_t now_seconds)
 
   // RFC 7519: not accepted on or after `exp`, nor before `nbf`; the leeway
   // moves both edges outwards.
-  if (exp && now_seconds >= saturating_add(*exp, config_.leeway_seconds)) return refusal::expired;
-  if (nbf && saturating_add(now_seconds, config_.leeway_seconds) < *nbf) return refusal::not_yet_valid;
+  if (exp && now_seconds >= saturating_add(*exp, config.leeway_seconds)) return refusal::expired;
+  if (nbf && saturating_add(now_seconds, config.leeway_seconds) < *nbf) return refusal::not_yet_valid;
   out.exp = exp;
 
-  if (config_.issuer && (!iss || iss->get_ref<const std::string&>() != *config_.issuer)) return refusal::bad_issuer;
-  if (config_.audience) {
-    bool named = false;
-    for (const auto& a : audiences) {
-      if (a == *config_.audience) named = true;
-    }
-    if (!named) return refusal::bad_audience;
-  }
+  if (config.issuer && (!iss || iss->get_ref<const std::string&>() != *config.issuer)) return refusal::bad_issuer;
+  if (config.audience && std::find(audiences.begin(), audiences.end(), *config.audience) == audiences.end())
+    return refusal::bad_audience;
   return out;
+}
+
+}  // namespace
+
+std::optional<refusal> verifier::check_signed(std::string_view token, std::string& payload_text) const {
+  std::size_t first_dot = token.find('.');
+  if (first_dot == std::string_view::npos) return refusal::malformed;
+  std::size_t second_dot = token.find('.', first_dot + 1);
+  if (second_dot == std::string_view::npos || token.find('.', second_dot + 1) != std::string_view::npos) {
+    return refusal::malformed;
+  }
+  auto header_text = base64url_decode(token.substr(0, first_dot));
+  auto payload = base64url_decode(token.substr(first_dot + 1, second_dot - first_dot - 1));
+  auto signature = base64url_decode(token.substr(second_dot + 1));
+  if (!header_text || !payload || !signature) return refusal::malformed;
+
+  auto header = parse_object(*header_text);
+  if (!header) return refusal::malformed;
+  auto alg_it = header->find("alg");
+  if (alg_it == header->end() || !alg_it->is_string()) return refusal::malformed;
+  // `crit` names extensions the verifier must understand (RFC 7515, 4.1.11);
+  // this one understands none.
+  if (header->contains("crit")) return refusal::unsupported_alg;
+
+  // The alg picks a configured key of its own kind or nothing: every other
+  // value, `none` included, is refused here.
+  const auto& alg_name = alg_it->get_ref<const std::string&>();
+  std::optional<algorithm> alg;
+  if (alg_name == "HS256" && !config_.hmac_secret.empty()) alg = algorithm::hs256;
+  else if (alg_name == "RS256" && rsa_key_) alg = algorithm::rs256;
+  else if (alg_name == "ES256" && ec_key_) alg = algorithm::es256;
+  if (!alg) return refusal::unsupported_alg;
+
+  // The signature covers the two first parts exactly as they were sent.
+  std::string_view signed_part = token.substr(0, second_dot);
+  bool signature_ok = false;
+  switch (*alg) {
+    case algorithm::hs256: signature_ok = verify_hmac(config_.hmac_secret, signed_part, *signature); break;
+    case algorithm::rs256:
+      signature_ok = verify_digest(rsa_key_.get(), signed_part,
+                                   reinterpret_cast<const unsigned char*>(signature->data()), signature->size());
+      break;
+    case algorithm::es256: signature_ok = verify_es256(ec_key_.get(), signed_part, *signature); break;
+  }
+  if (!signature_ok) return refusal::bad_signature;
+  payload_text = std::move(*payload);
+  return std::nullopt;
+}
+
+verify_result verifier::verify(std::string_view token, std::int64_t now_seconds) const {
+  if (token.empty()) return refusal::missing;
+  if (token.size() > max_token_bytes) return refusal::too_large;
+  std::string payload_text;
+  if (auto refused = check_signed(token, payload_text)) return *refused;
+  // From here on the issuer wrote what is read.
+  auto payload = parse_object(payload_text);
+  if (!payload) return refusal::malformed;
+  return read_claims(*payload, now_seconds, config_);
 }
 
 }  // namespace switchboard::auth

@@ -79,6 +79,9 @@ class verifier {
   using pkey_ptr = std::unique_ptr<EVP_PKEY, pkey_free>;
 
   void load_public_keys(std::string_view pem);
+  // Splits the token, checks its header and its signature with the key its
+  // alg names; on success `payload_text` is the decoded payload.
+  std::optional<refusal> check_signed(std::string_view token, std::string& payload_text) const;
 
   verifier_config config_;  // public_key_pem cleared once loaded
   pkey_ptr rsa_key_;
