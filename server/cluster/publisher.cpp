@@ -17,6 +17,10 @@ std::optional<std::string> publisher::channel_for(protocol::scope scope, std::st
   return std::nullopt;
 }
 
+bool publisher::reaches_anyone(protocol::scope scope, std::string_view target) {
+  return scope != protocol::scope::direct || protocol::worker_key_of(target).has_value();
+}
+
 asio::awaitable<error_code> publisher::publish(const outbound_message& m) {
   auto channel = channel_for(m.scope, m.target);
   if (!channel) co_return error_code{};

@@ -35,6 +35,9 @@ class publisher {
   // The channel a message for `scope`/`target` goes to; nullopt for a direct
   // message to an id that no worker hands out, which reaches nobody.
   std::optional<std::string> channel_for(protocol::scope scope, std::string_view target) const;
+  // Whether such a message can reach anyone, without building the channel:
+  // a sender answers one that cannot at once, without a round trip.
+  static bool reaches_anyone(protocol::scope scope, std::string_view target);
 
   // Publishes `m`: an empty error_code once the broker has taken it (or, for
   // a message with no channel, at once: it reaches nobody), else

@@ -109,7 +109,7 @@ void ws_session::on_message(std::string_view text) {
     send(protocol::pong_frame(req.ref));
     return read_message();
   }
-  if (req.type == protocol::request_type::direct && !ctx_.messages.channel_for(protocol::scope::direct, req.to)) {
+  if (req.type == protocol::request_type::direct && !publisher::reaches_anyone(protocol::scope::direct, req.to)) {
     if (req.ref) send(protocol::ack_frame(*req.ref));
     return read_message();
   }

@@ -96,6 +96,9 @@ TEST_F(publisher_test, ADirectMessageGoesToTheWorkerItsIdNames) {
 
 TEST_F(publisher_test, ADirectMessageToAnIdNoWorkerHandsOutReachesNobody) {
   EXPECT_FALSE(messages_->channel_for(protocol::scope::direct, "not-an-id"));
+  EXPECT_FALSE(publisher::reaches_anyone(protocol::scope::direct, "not-an-id"));
+  EXPECT_TRUE(publisher::reaches_anyone(protocol::scope::direct, ids_.next()));
+  EXPECT_TRUE(publisher::reaches_anyone(protocol::scope::room, "any"));
   auto ec = publish({protocol::scope::direct, "me.1", "not-an-id", "1"});
   ASSERT_TRUE(ec.has_value());
   EXPECT_FALSE(*ec) << "dropped silently, as PROTOCOL.md says";
