@@ -24,9 +24,9 @@ while [ $# -gt 0 ]; do
   shift
 done
 [[ "$seconds" =~ ^[0-9]+$ ]] || die "--seconds: '$seconds' is not a number of seconds"
-[ ${#targets[@]} -gt 0 ] || targets=(request envelope resp http)
+[ ${#targets[@]} -gt 0 ] || targets=(request envelope resp http token)
 for t in "${targets[@]}"; do
-  [ -d "$SWITCHBOARD_ROOT/tests/fuzz/corpus/$t" ] || die "no fuzz target '$t' (request, envelope, resp, http)"
+  [ -d "$SWITCHBOARD_ROOT/tests/fuzz/corpus/$t" ] || die "no fuzz target '$t' (request, envelope, resp, http, token)"
 done
 
 install_packages "${SWITCHBOARD_PACKAGES[@]}" clang libclang-rt-14-dev
