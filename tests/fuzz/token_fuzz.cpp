@@ -21,6 +21,7 @@
 #include <openssl/hmac.h>
 
 #include "common/auth/base64url.hpp"
+#include "tests/support/jwt_fixture_keys.hpp"
 #include "common/auth/pattern_set.hpp"
 #include "common/auth/room_pattern.hpp"
 #include "common/auth/verifier.hpp"
@@ -30,19 +31,8 @@ using namespace switchboard::auth;
 
 namespace {
 
-// The keys of tests/unit/jwt_verifier_test.cpp's command-line fixtures, so
-// that the seed tokens (tests/fuzz/corpus/token) verify.
-const std::string secret = "cli-fixture-secret-of-at-least-32-bytes!";
-const char* rsa_pem =
-    "-----BEGIN PUBLIC KEY-----\n"
-    "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAmYcxfm77b9+r9eERx2fQ\n"
-    "J5ZFDwjcLiMn7u9Ip0RQMWQzAqfGhvXhGyh2kCvtqxwZjp2HHfCqf9pJLzTbP71g\n"
-    "WDShQAgG9a9m9Lnk6f2vFWAs/EI4bdpU5EdI3lJzqEAkFUeaskP5bXMetNs3FGFL\n"
-    "x5Iy0MWGTeCpvfFMqA6GWZgUuxhjHoZ9xu8+sc7FhgSAhgN9UP3VOWV1jEMIoWLd\n"
-    "UMx+GZCbNXKVLxXkgfH8Qcrv3BxJlEc6r72CYkKNJPP5yFHLiak/DIVuqaLzVFnD\n"
-    "4/ki+oW8TAHzXZx3Q64VIaRAcCotHbzghSXlPU2Q6Pvp+J3jAi4KGGjyAOhS295l\n"
-    "lQIDAQAB\n"
-    "-----END PUBLIC KEY-----\n";
+using switchboard::testing::cli_rsa_pem;
+const std::string& secret = switchboard::testing::cli_secret;
 
 // Between the seeds' nbf-free claims and their exp in 2100.
 constexpr std::int64_t now = 1'700'000'000;
@@ -51,7 +41,7 @@ const verifier& the_verifier() {
   static const verifier v = [] {
     verifier_config config;
     config.hmac_secret = secret;
-    config.public_key_pem = rsa_pem;
+    config.public_key_pem = cli_rsa_pem;
     config.audience = "switchboard";
     return verifier(config);
   }();

@@ -19,6 +19,7 @@
 #include <openssl/rsa.h>
 
 #include "common/auth/base64url.hpp"
+#include "tests/support/jwt_fixture_keys.hpp"
 
 namespace switchboard::auth {
 namespace {
@@ -584,22 +585,10 @@ TEST(JwtVerifierConfig, one_key_of_each_kind) {
 //   ES256: printf %s "$input" | openssl dgst -sha256 -sign ec.pem -binary > es.der
 //          openssl asn1parse -inform DER -in es.der |
 //            awk -F: '/INTEGER/ {printf "%064s", $NF}' | tr ' ' 0 | xxd -r -p | b64url
-const std::string cli_secret = "cli-fixture-secret-of-at-least-32-bytes!";
-const std::string cli_rsa_pem =
-    "-----BEGIN PUBLIC KEY-----\n"
-    "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAmYcxfm77b9+r9eERx2fQ\n"
-    "J5ZFDwjcLiMn7u9Ip0RQMWQzAqfGhvXhGyh2kCvtqxwZjp2HHfCqf9pJLzTbP71g\n"
-    "WDShQAgG9a9m9Lnk6f2vFWAs/EI4bdpU5EdI3lJzqEAkFUeaskP5bXMetNs3FGFL\n"
-    "x5Iy0MWGTeCpvfFMqA6GWZgUuxhjHoZ9xu8+sc7FhgSAhgN9UP3VOWV1jEMIoWLd\n"
-    "UMx+GZCbNXKVLxXkgfH8Qcrv3BxJlEc6r72CYkKNJPP5yFHLiak/DIVuqaLzVFnD\n"
-    "4/ki+oW8TAHzXZx3Q64VIaRAcCotHbzghSXlPU2Q6Pvp+J3jAi4KGGjyAOhS295l\n"
-    "lQIDAQAB\n"
-    "-----END PUBLIC KEY-----\n";
-const std::string cli_ec_pem =
-    "-----BEGIN PUBLIC KEY-----\n"
-    "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEV9dUgvN8BRSoo98qiKDU/facF+Uy\n"
-    "UIP22ATgAfSbe2cheCd/kL7luh84E9KsVFEKIE4Rfk9L63OjCkSNlv40RQ==\n"
-    "-----END PUBLIC KEY-----\n";
+using testing::cli_ec_pem;
+using testing::cli_rsa_pem;
+using testing::cli_secret;
+
 // All three carry these claims:
 // {"sub":"alice","exp":4102444800,"iss":"https://issuer.example","aud":["switchboard","other"],
 //  "rooms":["chat:*","lobby"],"publish":["chat:*"],"broadcast":true}
