@@ -8,6 +8,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/auth/verifier.hpp"
 #include "common/option_rows.hpp"
 
 namespace switchboard {
@@ -56,6 +57,16 @@ po::variables_map read_options(const po::options_description& desc, int argc, co
 
 }  // namespace
 
+auth::verifier_config verifier_settings(const config& cfg) {
+  auth::verifier_config settings;
+  settings.hmac_secret = cfg.auth_secret;
+  settings.public_key_pem = cfg.auth_public_key_pem;
+  settings.leeway_seconds = cfg.auth_leeway.count();
+  if (!cfg.auth_issuer.empty()) settings.issuer = cfg.auth_issuer;
+  if (!cfg.auth_audience.empty()) settings.audience = cfg.auth_audience;
+  return settings;
+}
+
 config parse_config(int argc, const char* const argv[]) {
   const config defaults = host_defaults();
   po::options_description desc(
@@ -78,6 +89,16 @@ config parse_config(int argc, const char* const argv[]) {
   // range would stop start-up here, not misbehave later.
   config cfg = defaults;
   for (const auto& row : option_rows()) row.kind->store(row, vm[row.name], cfg);
+  // The keys are checked as the workers will use them: a short secret, a
+  // private or unsupported key stops start-up here.
+  if (cfg.auth_enabled()) {
+    try {
+      auth::verifier check(verifier_settings(cfg));
+    } catch (const std::invalid_argument& e) {
+      bool key = std::string_view(e.what()).starts_with("public key");
+      throw config_error(std::string(key ? "--auth-public-key" : "--auth-secret") + ": " + e.what());
+    }
+  }
   return cfg;
 }
 

@@ -16,6 +16,10 @@
 
 namespace switchboard {
 
+namespace auth {
+struct verifier_config;
+}
+
 struct config {
   std::string bind = "0.0.0.0";
   std::uint16_t port = 8080;
@@ -63,7 +67,26 @@ struct config {
   // A static file bigger than this is refused (403) rather than read into
   // memory: the directory is for a page and its scripts, not downloads.
   std::size_t static_max_bytes = 1024 * 1024;
+  // Auth (PROTOCOL.md, "Identity and auth"): with a key, every upgrade must
+  // present a valid JWT; without one, connections are anonymous.
+  std::string auth_secret;       // HS256's secret (or from auth_secret_file)
+  std::string auth_secret_file;  // a file holding it, so it stays off the command line
+  std::string auth_public_key;   // a PEM public key file: RSA for RS256, P-256 for ES256
+  std::string auth_public_key_pem;  // its text, read at start-up
+  // PROTOCOL.md's default: NTP-synchronised clocks are far closer, and a
+  // token lives at most this much past its exp.
+  std::chrono::seconds auth_leeway{30};
+  std::string auth_issuer;    // when set, `iss` must equal it
+  std::string auth_audience;  // when set, `aud` must name it
+  // Comma-separated origins an upgrade may come from, `*` matching any run;
+  // empty: any. An upgrade without Origin (no browser) is always allowed.
+  std::string allowed_origins;
+
+  bool auth_enabled() const { return !auth_secret.empty() || !auth_public_key_pem.empty(); }
 };
+
+// The verifier's settings from the auth flags.
+auth::verifier_config verifier_settings(const config& cfg);
 
 // A bad flag or environment value; what() names the flag and says why.
 class config_error : public std::runtime_error {

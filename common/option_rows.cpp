@@ -6,6 +6,9 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
 #include <string_view>
 #include <type_traits>
 #include <utility>
@@ -170,6 +173,38 @@ std::string check_www_dir(config& cfg, bool given) {
   return "'" + cfg.www_dir + "' is not a directory";
 }
 
+// A file's whole text; nullopt when it cannot be read.
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Read after --auth-secret, so that giving both is caught.
+std::string check_secret_file(config& cfg, bool given) {
+  if (!given || cfg.auth_secret_file.empty()) return "";
+  if (!cfg.auth_secret.empty()) return "give the secret once: --auth-secret or --auth-secret-file, not both";
+  auto text = read_file(cfg.auth_secret_file);
+  if (!text) return "cannot read '" + cfg.auth_secret_file + "'";
+  // The newline an editor or `echo` leaves is no part of the secret.
+  while (!text->empty() && (text->back() == '\n' || text->back() == '\r')) text->pop_back();
+  if (text->empty()) return "'" + cfg.auth_secret_file + "' is empty";
+  cfg.auth_secret = std::move(*text);
+  return "";
+}
+
+std::string check_public_key(config& cfg, bool given) {
+  if (!given || cfg.auth_public_key.empty()) return "";
+  auto text = read_file(cfg.auth_public_key);
+  if (!text) return "cannot read '" + cfg.auth_public_key + "'";
+  cfg.auth_public_key_pem = std::move(*text);
+  return "";
+}
+
+std::string check_any(config&, bool) { return ""; }
+
 // One option_kind per kind and member, made at compile time.
 template <typename K>
 constexpr option_kind kind_of{&K::show, &K::declare, &K::store};
@@ -225,6 +260,22 @@ constexpr option_row rows[] = {
   {.name = "static-max-bytes", .kind = bytes<&config::static_max_bytes>, .min = 1024, .max = 1 << 30,
    .help = "largest static file served; bigger ones answer 403"},
   {.name = "log-level", .kind = level<&config::log_level>, .help = "debug, info, warn or error"},
+  {.name = "auth-secret", .kind = text<&config::auth_secret, check_any>,
+   .help = "HS256 secret (32 bytes or more); with it or a public key every upgrade needs a JWT. Better in the "
+           "environment (SWITCHBOARD_AUTH_SECRET) or a file than on the command line"},
+  {.name = "auth-secret-file", .kind = text<&config::auth_secret_file, check_secret_file>,
+   .help = "file holding the HS256 secret (a trailing newline is dropped)"},
+  {.name = "auth-public-key", .kind = text<&config::auth_public_key, check_public_key>,
+   .help = "PEM public key file: an RSA key (2048 bits or more) verifies RS256, an EC P-256 key ES256"},
+  {.name = "auth-leeway-seconds", .kind = whole<&config::auth_leeway>, .min = 0, .max = 3600,
+   .help = "clock skew allowed on a token's exp and nbf"},
+  {.name = "auth-issuer", .kind = text<&config::auth_issuer, check_any>,
+   .help = "when set, a token's iss must equal it"},
+  {.name = "auth-audience", .kind = text<&config::auth_audience, check_any>,
+   .help = "when set, a token's aud (a string or an array) must name it"},
+  {.name = "allowed-origins", .kind = text<&config::allowed_origins, check_any>,
+   .help = "comma-separated origins an upgrade may come from, * matching any run (https://*.example.com); "
+           "empty: any; an upgrade without Origin is always allowed"},
 };
 // clang-format on
 

@@ -15,6 +15,7 @@
 #include "server/cluster/presence_store.hpp"
 #include "server/cluster/publisher.hpp"
 #include "server/cluster/redis_keys.hpp"
+#include "server/net/admission.hpp"
 #include "server/net/hub.hpp"
 #include "server/net/room_service.hpp"
 #include "server/net/send_ring.hpp"
@@ -36,6 +37,7 @@ struct worker_context {
         presence(ex, bus.pool(), keys, ids.worker_key(), c.redis_pool_size),
         rooms(ex, c, keys, hub, presence, bus.control(), bus.subscriber()),
         files(c.www_dir, c.static_max_bytes),
+        admit(c),
         no_sessions(ex) {
     bus.registry().on_registered = [this] { rooms.restore(); };
     bus.registry().on_dead = [this](const std::string& worker) { rooms.sweep(worker); };
@@ -69,6 +71,7 @@ struct worker_context {
   presence_store presence;
   room_service rooms;
   const static_files files;
+  const admission admit;  // origin and token of every upgrade
   // Draining: /healthz answers 503. Stopping (after the drain notice): the
   // listener is closed and every session, new ones included, closes with 1001.
   bool draining = false;

@@ -18,13 +18,17 @@ void append_ref(std::string& out, const std::optional<std::string>& ref) {
 
 }  // namespace
 
-std::string welcome_frame(std::string_view id, std::string_view node, int worker) {
+std::string welcome_frame(std::string_view id, std::string_view node, int worker, std::string_view user) {
   std::string out = "{\"type\":\"welcome\",\"id\":";
   out += json_quote(id);
   out += ",\"node\":";
   out += json_quote(node);
   out += ",\"worker\":";
   out += std::to_string(worker);
+  if (!user.empty()) {
+    out += ",\"user\":";
+    out += json_quote(user);
+  }
   out += '}';
   return out;
 }
@@ -68,13 +72,18 @@ std::string presence_frame(std::string_view room, const std::vector<std::string>
   return out;
 }
 
-std::string message_frame(scope s, std::string_view from, std::string_view target, std::string_view data) {
+std::string message_frame(scope s, std::string_view from, std::string_view target, std::string_view data,
+                          std::string_view from_user) {
   std::string out;
-  out.reserve(64 + from.size() + target.size() + data.size());
+  out.reserve(80 + from.size() + from_user.size() + target.size() + data.size());
   out += "{\"type\":\"message\",\"scope\":\"";
   out += to_string(s);
   out += "\",\"from\":";
   out += json_quote(from);
+  if (!from_user.empty()) {
+    out += ",\"from_user\":";
+    out += json_quote(from_user);
+  }
   if (s == scope::direct) {
     out += ",\"to\":";
     out += json_quote(target);

@@ -37,7 +37,9 @@ static_assert(to_string(static_cast<scope>(scope_count - 1)) != "unknown" &&
 // `s` as a JSON string literal, quotes included.
 std::string json_quote(std::string_view s);
 
-std::string welcome_frame(std::string_view id, std::string_view node, int worker);
+// `user`: the token's `sub` with auth; empty for an anonymous connection,
+// whose welcome has no `user`.
+std::string welcome_frame(std::string_view id, std::string_view node, int worker, std::string_view user = {});
 std::string ack_frame(std::string_view ref);
 std::string pong_frame(const std::optional<std::string>& ref);
 std::string error_frame(error_kind kind, std::string_view message, const std::optional<std::string>& ref);
@@ -45,7 +47,9 @@ std::string presence_frame(std::string_view room, const std::vector<std::string>
                            const std::optional<std::string>& ref);
 
 // A delivery. `target` is the recipient id for direct and the room for room;
-// it is ignored for broadcast.
-std::string message_frame(scope s, std::string_view from, std::string_view target, std::string_view data);
+// it is ignored for broadcast. `from_user`: the sender's user id, empty for
+// an anonymous sender (the frame then has no `from_user`).
+std::string message_frame(scope s, std::string_view from, std::string_view target, std::string_view data,
+                          std::string_view from_user = {});
 
 }  // namespace switchboard::protocol

@@ -24,7 +24,7 @@ bool publisher::reaches_anyone(protocol::scope scope, std::string_view target) {
 asio::awaitable<error_code> publisher::publish(const outbound_message& m) {
   auto channel = channel_for(m.scope, m.target);
   if (!channel) co_return error_code{};
-  auto frame = protocol::message_frame(m.scope, m.from, m.target, m.data);
+  auto frame = protocol::message_frame(m.scope, m.from, m.target, m.data, m.from_user);
   co_return co_await bus_.publish(*channel, protocol::encode_envelope(m.scope, m.target, frame));
 }
 

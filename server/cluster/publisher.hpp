@@ -20,12 +20,14 @@
 namespace switchboard {
 
 // What a sender asks to deliver. `target` is the recipient id (direct) or
-// the room (room), empty for broadcast; `data` is JSON text.
+// the room (room), empty for broadcast; `data` is JSON text; `from_user` is
+// the sender's user id, empty for an anonymous sender.
 struct outbound_message {
   protocol::scope scope{};
   std::string_view from;
   std::string_view target;
   std::string_view data;
+  std::string_view from_user{};
 };
 
 class publisher {

@@ -9,7 +9,9 @@
 namespace switchboard {
 namespace {
 
-constexpr std::uint32_t header_limit = 8 * 1024;
+// PROTOCOL.md: headers up to 16 KiB are read, so that a token over its
+// 8 KiB limit gets its 401; larger headers get 431.
+constexpr std::uint32_t header_limit = 16 * 1024;
 constexpr std::uint64_t body_limit = 64 * 1024;
 
 std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
@@ -46,7 +48,9 @@ asio::awaitable<void> http_session::run() {
       // Too large or malformed: say so before hanging up; else just hang up.
       if (ec == http::error::header_limit || ec == http::error::body_limit) {
         http::request<http::string_body> bare;
-        auto res = text_response(bare, http::status::payload_too_large, "request too large\n");
+        bool headers = ec == http::error::header_limit;
+        auto res = headers ? text_response(bare, http::status::request_header_fields_too_large, "headers too large\n")
+                           : text_response(bare, http::status::payload_too_large, "request too large\n");
         res.keep_alive(false);
         co_await http::async_write(stream_, res, use_nothrow);
       } else if (!is_expected_close(ec)) {
@@ -60,6 +64,16 @@ asio::awaitable<void> http_session::run() {
     auto req = parser.release();
     bool full = ctx_.cfg.max_connections != 0 && ctx_.sessions >= ctx_.cfg.max_connections;
     if (websocket::is_upgrade(req) && path_of(req.target()) == "/ws" && !full) {
+      auto verdict = ctx_.admit.admit(req, std::chrono::duration_cast<std::chrono::seconds>(
+                                               std::chrono::system_clock::now().time_since_epoch())
+                                               .count());
+      if (auto* away = std::get_if<turned_away>(&verdict)) {
+        log::debug("upgrade refused: " + away->reason);
+        auto res = text_response(req, away->status, away->reason + "\n");
+        res.keep_alive(false);
+        co_await beast::async_write(stream_, http::message_generator(std::move(res)), use_nothrow);
+        break;
+      }
       // A client is welcomed only by a worker whose subscription holds: one
       // welcomed earlier could miss messages that others acknowledge to it.
       if (!co_await ctx_.bus.welcoming_by(std::chrono::steady_clock::now() + ctx_.cfg.handshake_timeout)) {
@@ -69,7 +83,8 @@ asio::awaitable<void> http_session::run() {
         break;
       }
       stream_.expires_never();
-      std::make_shared<ws_session>(stream_.release_socket(), ctx_)->start(std::move(req));
+      std::make_shared<ws_session>(stream_.release_socket(), ctx_)
+          ->start(std::move(req), std::move(std::get<admitted>(verdict).user));
       co_return;
     }
     bool keep_alive = req.keep_alive();

@@ -30,7 +30,8 @@ ws_session::ws_session(tcp::socket socket, worker_context& ctx)
 
 ws_session::~ws_session() { ctx_.session_closed(); }
 
-void ws_session::start(http::request<http::string_body> request) {
+void ws_session::start(http::request<http::string_body> request, std::string user) {
+  user_ = std::move(user);
   websocket::stream_base::timeout timeouts{};
   timeouts.handshake_timeout = ctx_.cfg.handshake_timeout;
   // Peers that vanish without a FIN are found by pings: Beast pings after
@@ -58,7 +59,7 @@ void ws_session::on_accepted(error_code ec) {
   metrics::add(ctx_.metrics.connections_accepted);
   metrics::add(ctx_.metrics.connections_open);
   ctx_.hub.add(*this);
-  send(protocol::welcome_frame(id_, ctx_.cfg.node, ctx_.index));
+  send(protocol::welcome_frame(id_, ctx_.cfg.node, ctx_.index, user_));
   // Upgraded while the worker stops: it still gets a proper goodbye.
   if (ctx_.stopping) close(websocket::close_code::going_away, "server shutting down");
   read_message();
@@ -168,7 +169,7 @@ asio::awaitable<void> ws_session::serve(protocol::request req) {
 
 asio::awaitable<void> ws_session::publish(protocol::scope scope, const protocol::request& req,
                                           std::string_view target) {
-  error_code ec = co_await ctx_.messages.publish({scope, id_, target, req.data});
+  error_code ec = co_await ctx_.messages.publish({scope, id_, target, req.data, user_});
   if (ec) {
     answer_error(protocol::error_kind::unavailable, describe(protocol::error_kind::unavailable), req.ref);
   } else if (req.ref) {

@@ -34,8 +34,9 @@ class ws_session final : public recipient, public std::enable_shared_from_this<w
   ws_session(const ws_session&) = delete;
   ws_session& operator=(const ws_session&) = delete;
 
-  // Completes the upgrade that `request` asked for, then serves the client.
-  void start(http::request<http::string_body> request);
+  // Completes the upgrade that `request` asked for, then serves the client;
+  // `user`: its user id from the token, empty when anonymous.
+  void start(http::request<http::string_body> request, std::string user);
 
   // Queues a frame for this client; never waits. Past the queue bound the
   // client is closed with 1008 and the frame is dropped.
@@ -83,6 +84,7 @@ class ws_session final : public recipient, public std::enable_shared_from_this<w
   websocket::stream<coalescing_socket, false> ws_;
   worker_context& ctx_;
   std::string id_;
+  std::string user_;  // the token's sub; empty when anonymous
   frame_queue queue_;                            // not counting the frame being written
   std::shared_ptr<const std::string> writing_;   // the frame Beast is writing, if any
   std::unique_ptr<closing_state> closing_;

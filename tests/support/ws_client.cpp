@@ -33,6 +33,7 @@ struct ws_client::session {
   std::string id;
   std::string node;
   int worker = -1;
+  std::string user;  // the welcome's `user`; empty when it has none
   std::uint16_t local_port = 0;
   int close_code = 0;
   std::string close_reason;
@@ -152,6 +153,7 @@ asio::awaitable<void> connect_op(session_ptr s, tcp::endpoint where, std::string
   s->id = welcome["id"].get<std::string>();
   s->node = welcome["node"].get<std::string>();
   s->worker = welcome["worker"].get<int>();
+  if (welcome.contains("user")) s->user = welcome["user"].is_string() ? welcome["user"].get<std::string>() : "(not a string)";
   s->connected = true;
   if (!s->paused) asio::co_spawn(s->ws.get_executor(), read_loop(s), asio::detached);
 }
@@ -206,6 +208,7 @@ std::uint16_t ws_client::local_port() const { return session_->local_port; }
 const std::string& ws_client::id() const { return session_->id; }
 const std::string& ws_client::node() const { return session_->node; }
 int ws_client::worker() const { return session_->worker; }
+const std::string& ws_client::user() const { return session_->user; }
 
 std::string ws_client::worker_key() const {
   const auto& id = session_->id;

@@ -54,6 +54,8 @@ class ws_client {
   const std::string& id() const;
   const std::string& node() const;
   int worker() const;
+  // The welcome's `user` (with auth); empty when it has none.
+  const std::string& user() const;
   // The worker key: the part of the id before the '.'.
   std::string worker_key() const;
   // The client end's TCP port (to find the worker process that serves it).

@@ -59,6 +59,18 @@ TEST(frames, welcome) {
   EXPECT_EQ(doc, (json{{"type", "welcome"}, {"id", "0123456789abcdef.1"}, {"node", "node-a"}, {"worker", 3}}));
 }
 
+TEST(frames, welcome_with_a_user) {
+  json doc = parse_frame(welcome_frame("0123456789abcdef.1", "node-a", 3, "al\"ice"));
+  EXPECT_EQ(doc, (json{{"type", "welcome"}, {"id", "0123456789abcdef.1"}, {"node", "node-a"}, {"worker", 3},
+                       {"user", "al\"ice"}}));
+}
+
+TEST(frames, message_from_a_user_carries_from_user) {
+  EXPECT_EQ(parse_frame(message_frame(scope::room, "a.1", "lobby", "1", "alice")),
+            (json{{"type", "message"}, {"scope", "room"}, {"from", "a.1"}, {"from_user", "alice"}, {"room", "lobby"},
+                  {"data", 1}}));
+}
+
 TEST(frames, welcome_quotes_odd_node_names) {
   for (const auto& node : odd_names) {
     json doc = parse_frame(welcome_frame("id", node, 0));

@@ -1,0 +1,61 @@
+#include "server/net/admission.hpp"
+
+#include <boost/url/parse.hpp>
+#include <vector>
+
+namespace switchboard {
+namespace {
+
+std::vector<std::string> split_list(const std::string& list) {
+  std::vector<std::string> out;
+  std::size_t begin = 0;
+  while (begin <= list.size()) {
+    auto end = list.find(',', begin);
+    if (end == std::string::npos) end = list.size();
+    auto item = list.substr(begin, end - begin);
+    auto first = item.find_first_not_of(" \t");
+    if (first != std::string::npos) out.push_back(item.substr(first, item.find_last_not_of(" \t") - first + 1));
+    begin = end + 1;
+  }
+  return out;
+}
+
+// The header's token wins over the URL's; nullopt when neither has one.
+std::optional<std::string> token_of(const http::request<http::string_body>& req) {
+  auto header = req[http::field::authorization];
+  constexpr std::string_view scheme = "bearer ";
+  if (header.size() > scheme.size()) {
+    std::string prefix(header.substr(0, scheme.size()));
+    for (char& c : prefix) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (prefix == scheme) return std::string(header.substr(scheme.size()));
+  }
+  auto target = boost::urls::parse_origin_form(req.target());
+  if (!target) return std::nullopt;
+  for (auto param : target->params())
+    if (param.key == "token" && param.has_value) return std::string(param.value);
+  return std::nullopt;
+}
+
+}  // namespace
+
+admission::admission(const config& cfg) {
+  if (cfg.auth_enabled()) verifier_.emplace(verifier_settings(cfg));
+  auto origins = split_list(cfg.allowed_origins);
+  any_origin_ = origins.empty();
+  origins_ = auth::pattern_set(origins);
+}
+
+std::variant<admitted, turned_away> admission::admit(const http::request<http::string_body>& req,
+                                                     std::int64_t now_seconds) const {
+  auto origin = req.find(http::field::origin);
+  if (!any_origin_ && origin != req.end() && !origins_.matches(origin->value()))
+    return turned_away{http::status::forbidden, "origin not allowed"};
+  if (!verifier_) return admitted{};
+  auto token = token_of(req);
+  auto verdict = verifier_->verify(token ? *token : std::string_view{}, now_seconds);
+  if (auto* refused = std::get_if<auth::refusal>(&verdict))
+    return turned_away{http::status::unauthorized, "token refused: " + std::string(auth::to_string(*refused))};
+  return admitted{std::get<auth::claims>(verdict).sub};
+}
+
+}  // namespace switchboard

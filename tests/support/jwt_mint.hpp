@@ -1,0 +1,22 @@
+#pragma once
+// Mints HS256 tokens for tests that connect with auth: the claims as given,
+// signed with OpenSSL's HMAC, base64url as the verifier reads it.
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace switchboard::testing {
+
+// A secret long enough for HS256 (32 bytes or more).
+inline const std::string test_auth_secret = "integration-test-secret-0123456789abcdef";
+
+// header.payload.signature for `claims`; `alg` goes into the header as is
+// (the signature is HS256's whatever it says, to test refusals).
+std::string mint_hs256(const nlohmann::json& claims, const std::string& secret = test_auth_secret,
+                       const std::string& alg = "HS256");
+
+// Seconds since the epoch, now.
+long long unix_now();
+
+}  // namespace switchboard::testing
