@@ -6,7 +6,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
+#include <fstream>
+#include <sstream>
 #include <cstring>
 #include <string_view>
 #include <system_error>
@@ -15,6 +19,28 @@
 extern char** environ;
 
 namespace switchboard::testing {
+
+std::vector<pid_t> live_children(pid_t parent) {
+  std::vector<pid_t> pids;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    pid_t candidate = 0;
+    auto [end, err] = std::from_chars(name.data(), name.data() + name.size(), candidate);
+    if (err != std::errc{} || end != name.data() + name.size()) continue;
+    // The command name may hold spaces and parentheses: parse after the last ')'.
+    std::ifstream file(entry.path() / "stat");
+    std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    auto close = text.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream fields(text.substr(close + 1));
+    char state = '?';
+    pid_t ppid = 0;
+    if (fields >> state >> ppid && ppid == parent && state != 'Z') pids.push_back(candidate);
+  }
+  std::sort(pids.begin(), pids.end());
+  return pids;
+}
 namespace {
 
 using namespace std::chrono_literals;

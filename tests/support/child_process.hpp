@@ -13,6 +13,10 @@
 
 namespace switchboard::testing {
 
+// The processes whose parent is `parent`, zombies left out (one killed and
+// not yet reaped serves nobody), sorted; read from /proc.
+std::vector<pid_t> live_children(pid_t parent);
+
 class child_process {
  public:
   // argv[0] is the program's path. Throws std::system_error if fork fails.

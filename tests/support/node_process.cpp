@@ -32,16 +32,6 @@ std::string read_file(const std::filesystem::path& path) {
   return text.str();
 }
 
-// The parent pid and state from /proc/<pid>/stat; the command name may hold
-// spaces and parentheses, so parse after the last ')'.
-bool parent_and_state(const std::filesystem::path& stat, pid_t& ppid, char& state) {
-  std::string text = read_file(stat);
-  auto close = text.rfind(')');
-  if (close == std::string::npos) return false;
-  std::istringstream fields(text.substr(close + 1));
-  return static_cast<bool>(fields >> state >> ppid);
-}
-
 // A TCP socket on this machine, from /proc/net/tcp.
 struct tcp_socket {
   unsigned long local_port = 0;
@@ -148,22 +138,7 @@ pid_t node_process::pid() const { return running() ? master_->pid() : -1; }
 bool node_process::running() const { return master_ && master_->running(); }
 
 std::vector<pid_t> node_process::worker_pids() const {
-  std::vector<pid_t> pids;
-  if (!running()) return pids;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
-    const std::string name = entry.path().filename().string();
-    pid_t candidate = 0;
-    auto [end, err] = std::from_chars(name.data(), name.data() + name.size(), candidate);
-    if (err != std::errc{} || end != name.data() + name.size()) continue;
-    pid_t ppid = 0;
-    char state = '?';
-    // A worker killed and not yet reaped is a zombie: it serves nobody.
-    if (parent_and_state(entry.path() / "stat", ppid, state) && ppid == master_->pid() && state != 'Z')
-      pids.push_back(candidate);
-  }
-  std::sort(pids.begin(), pids.end());
-  return pids;
+  return running() ? live_children(master_->pid()) : std::vector<pid_t>{};
 }
 
 pid_t node_process::worker_serving(std::uint16_t client_port) const {

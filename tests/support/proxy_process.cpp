@@ -91,19 +91,6 @@ std::vector<std::string> command_line(proxy_kind kind, const std::filesystem::pa
   return argv;
 }
 
-// The parent pid from /proc/<pid>/stat; the command name may hold spaces
-// and parentheses, so parse after the last ')'.
-std::optional<pid_t> parent_of(const std::filesystem::path& proc_entry) {
-  std::string text = read_file(proc_entry / "stat");
-  auto close = text.rfind(')');
-  if (close == std::string::npos) return std::nullopt;
-  std::istringstream fields(text.substr(close + 1));
-  char state = '?';
-  pid_t ppid = 0;
-  if (!(fields >> state >> ppid)) return std::nullopt;
-  return ppid;
-}
-
 std::vector<std::string> split(std::string_view text, char separator) {
   std::vector<std::string> parts;
   for (;;) {
@@ -260,17 +247,7 @@ void proxy_process::wait_ready(std::chrono::milliseconds timeout) {
 }
 
 std::vector<pid_t> proxy_process::children() const {
-  std::vector<pid_t> pids;
-  if (!running()) return pids;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
-    const std::string name = entry.path().filename().string();
-    pid_t candidate = 0;
-    auto [end, err] = std::from_chars(name.data(), name.data() + name.size(), candidate);
-    if (err != std::errc{} || end != name.data() + name.size()) continue;
-    if (parent_of(entry.path()) == process_->pid()) pids.push_back(candidate);
-  }
-  return pids;
+  return running() ? live_children(process_->pid()) : std::vector<pid_t>{};
 }
 
 }  // namespace switchboard::testing
