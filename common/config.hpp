@@ -81,6 +81,17 @@ struct config {
   // Comma-separated origins an upgrade may come from, `*` matching any run;
   // empty: any. An upgrade without Origin (no browser) is always allowed.
   std::string allowed_origins;
+  // Client broadcasts reach every connection of the cluster: the operator
+  // may switch them off for everyone (then `broadcast` gets forbidden).
+  bool client_broadcast = true;
+  // Each connection's request budget, a token bucket (PROTOCOL.md,
+  // "Limits"). A chat client sends a few requests a second; a page that
+  // reconnects re-joins up to 256 rooms and may ask each one's presence at
+  // once, about 500 requests, which the burst covers twice over. 100 per
+  // second sustained is far above anything a person drives, and caps what
+  // one connection can make the cluster deliver. 0: no limit.
+  std::size_t client_rate = 100;
+  std::size_t client_burst = 1000;
 
   bool auth_enabled() const { return !auth_secret.empty() || !auth_public_key_pem.empty(); }
 };

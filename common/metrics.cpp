@@ -171,6 +171,12 @@ std::string render(const region& r, std::string_view node) {
            [](const m& s) -> const value& { return s.bytes_sent; });
   w.simple("switchboard_slow_consumer_closes_total", "counter", "Clients closed with 1008 for not reading fast enough.",
            [](const m& s) -> const value& { return s.slow_consumer_closes; });
+  w.simple("switchboard_rate_limit_closes_total", "counter",
+           "Clients closed with 1008 for going on sending while rate limited.",
+           [](const m& s) -> const value& { return s.rate_limit_closes; });
+  w.labelled<auth_failure_reasons.size()>("switchboard_auth_failures_total", "counter",
+                                   "Upgrades refused (401, 403) and refreshes refused (forbidden), by reason.",
+                                   "reason", auth_failure_reasons, [](const m& s) -> const auto& { return s.auth_failures; });
   w.simple("switchboard_outbound_queue_bytes", "gauge", "Bytes waiting in client outbound queues.",
            [](const m& s) -> const value& { return s.queued_bytes; });
   w.latency("switchboard_redis_publish_duration_seconds", "Time from PUBLISH sent to Redis reply.");

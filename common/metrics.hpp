@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/auth/refusal.hpp"
 #include "common/protocol/frames.hpp"
 #include "common/protocol/error.hpp"
 #include "common/protocol/request.hpp"
@@ -45,9 +46,14 @@ inline constexpr auto request_types =
     labels_of<protocol::request_type, protocol::request_type_count>(std::string_view("invalid"));
 inline constexpr auto error_codes = labels_of<protocol::error_kind, protocol::error_kind_count>();
 inline constexpr auto scopes = labels_of<protocol::scope, protocol::scope_count>();
+// Why upgrades (and refreshes) were refused: the token's reasons, then the Origin.
+inline constexpr auto auth_failure_reasons =
+    labels_of<auth::refusal, auth::refusal_count>(std::string_view("origin_not_allowed"));
+inline constexpr std::size_t origin_failure = auth::refusal_count;
 // WebSocket close codes counted one by one; anything else is "other".
-// 1005: a close frame without a code; 1006: no close frame at all.
-inline constexpr std::array<int, 10> close_codes{1000, 1001, 1002, 1003, 1005, 1006, 1007, 1008, 1009, 1011};
+// 1005: a close frame without a code; 1006: no close frame at all; 4001:
+// the token expired.
+inline constexpr std::array<int, 11> close_codes{1000, 1001, 1002, 1003, 1005, 1006, 1007, 1008, 1009, 1011, 4001};
 std::size_t close_code_index(int code);  // close_codes.size() for "other"
 
 // Upper bounds in seconds of the Redis publish latency histogram.
@@ -71,6 +77,8 @@ struct worker_metrics {
   value bytes_received{};
   value bytes_sent{};
   value slow_consumer_closes{};
+  value rate_limit_closes{};
+  std::array<value, auth_failure_reasons.size()> auth_failures{};  // upgrades (401, 403) and refreshes
   value queued_bytes{};
   histogram publish_latency{};
   value redis_reconnects{};

@@ -276,6 +276,13 @@ constexpr option_row rows[] = {
   {.name = "allowed-origins", .kind = text<&config::allowed_origins, check_any>,
    .help = "comma-separated origins an upgrade may come from, * matching any run (https://*.example.com); "
            "empty: any; an upgrade without Origin is always allowed"},
+  {.name = "client-broadcast", .kind = yes_no<&config::client_broadcast>,
+   .help = "whether clients may broadcast (with auth, also only with the token's broadcast claim); no: forbidden"},
+  {.name = "client-rate", .kind = whole<&config::client_rate>, .zero = "no limit",
+   .help = "requests per second one connection may send, sustained; over budget: rate_limited (0: no limit)"},
+  {.name = "client-burst", .kind = whole<&config::client_burst>, .min = 1, .max = 1000000,
+   .help = "requests one connection may send at once above --client-rate; refused this many more, it is closed "
+           "with 1008 rate limited"},
 };
 // clang-format on
 

@@ -10,12 +10,14 @@
 #include "common/event.hpp"
 #include "common/metrics.hpp"
 #include "common/protocol/client_id.hpp"
+#include "common/request_budget.hpp"
 #include "common/static_files.hpp"
 #include "server/cluster/bus.hpp"
 #include "server/cluster/presence_store.hpp"
 #include "server/cluster/publisher.hpp"
 #include "server/cluster/redis_keys.hpp"
 #include "server/net/admission.hpp"
+#include "server/net/expiry_wheel.hpp"
 #include "server/net/hub.hpp"
 #include "server/net/room_service.hpp"
 #include "server/net/send_ring.hpp"
@@ -38,6 +40,8 @@ struct worker_context {
         rooms(ex, c, keys, hub, presence, bus.control(), bus.subscriber()),
         files(c.www_dir, c.static_max_bytes),
         admit(c),
+        expiries(ex),
+        client_rate(request_rate::of(c.client_rate, c.client_burst)),
         no_sessions(ex) {
     bus.registry().on_registered = [this] { rooms.restore(); };
     bus.registry().on_dead = [this](const std::string& worker) { rooms.sweep(worker); };
@@ -71,7 +75,9 @@ struct worker_context {
   presence_store presence;
   room_service rooms;
   const static_files files;
-  const admission admit;  // origin and token of every upgrade
+  admission admit;             // origin and token of every upgrade, and refreshes
+  expiry_wheel expiries;       // closes sessions whose token ran out
+  const request_rate client_rate;  // every session's request budget
   // Draining: /healthz answers 503. Stopping (after the drain notice): the
   // listener is closed and every session, new ones included, closes with 1001.
   bool draining = false;

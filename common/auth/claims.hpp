@@ -1,13 +1,13 @@
 #pragma once
-// What a verified token says about its connection: who it is and what it may
-// do (PROTOCOL.md, "Identity and auth" and "Permissions"). Absent claims
-// mean "not allowed", except `direct`.
+// What a verified token says about its connection: who it is, until when,
+// and what it may do (PROTOCOL.md, "Identity and auth", "Permissions",
+// "Token lifetime").
 
 #include <cstdint>
 #include <optional>
 #include <string>
 
-#include "common/auth/pattern_set.hpp"
+#include "common/auth/permissions.hpp"
 
 namespace switchboard::auth {
 
@@ -17,12 +17,11 @@ struct claims {
   // Seconds since the epoch, rounded up; the connection is closed once it
   // plus the verifier's leeway has passed. Absent: the token never expires.
   std::optional<std::int64_t> exp;
-  pattern_set rooms;       // join, presence and history
-  pattern_set publish;     // room messages, membership not needed
-  bool broadcast = false;  // still subject to the operator's switch
-  // Direct messages are how a chat answers one person; PROTOCOL.md allows
-  // them unless the token says otherwise.
-  bool direct = true;
+  permissions grants;
+  // The granting claims exactly as issued (names and JSON values): two
+  // tokens with equal keys grant the same, so their connections can share
+  // one compiled copy (permission_cache).
+  std::string grants_key;
 };
 
 }  // namespace switchboard::auth

@@ -2,20 +2,11 @@
 
 namespace switchboard::auth {
 
-std::string_view to_string(refusal reason) {
-  switch (reason) {
-    case refusal::missing: return "missing";
-    case refusal::too_large: return "too_large";
-    case refusal::malformed: return "malformed";
-    case refusal::bad_signature: return "bad_signature";
-    case refusal::unsupported_alg: return "unsupported_alg";
-    case refusal::expired: return "expired";
-    case refusal::not_yet_valid: return "not_yet_valid";
-    case refusal::bad_issuer: return "bad_issuer";
-    case refusal::bad_audience: return "bad_audience";
-    case refusal::bad_subject: return "bad_subject";
-  }
-  return "unknown";
-}
+// Every value below refusal_count has a name and the next one has none, so a
+// reason added without counting it stops the build here rather than
+// overrunning the metrics array.
+static_assert(to_string(static_cast<refusal>(refusal_count - 1)) != "unknown" &&
+                  to_string(static_cast<refusal>(refusal_count)) == "unknown",
+              "refusal_count must be one past the last refusal");
 
 }  // namespace switchboard::auth

@@ -3,6 +3,7 @@
 // a client gets the same 401 (or `forbidden` on refresh) whatever the reason,
 // so that a forger learns nothing from the answer.
 
+#include <cstddef>
 #include <string_view>
 
 namespace switchboard::auth {
@@ -20,6 +21,29 @@ enum class refusal {
   bad_subject,      // `sub` missing, empty, over 128 bytes or with control characters
 };
 
-std::string_view to_string(refusal reason);
+// One past the last reason: metrics counts refused upgrades by reason,
+// labelled with to_string. refusal.cpp checks that it matches the enum.
+inline constexpr std::size_t refusal_count = 10;
+
+// constexpr so that metrics can build its labels at compile time; the
+// switch has no default and -Wswitch is an error here.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic error "-Wswitch"
+constexpr std::string_view to_string(refusal reason) {
+  switch (reason) {
+    case refusal::missing: return "missing";
+    case refusal::too_large: return "too_large";
+    case refusal::malformed: return "malformed";
+    case refusal::bad_signature: return "bad_signature";
+    case refusal::unsupported_alg: return "unsupported_alg";
+    case refusal::expired: return "expired";
+    case refusal::not_yet_valid: return "not_yet_valid";
+    case refusal::bad_issuer: return "bad_issuer";
+    case refusal::bad_audience: return "bad_audience";
+    case refusal::bad_subject: return "bad_subject";
+  }
+  return "unknown";
+}
+#pragma GCC diagnostic pop
 
 }  // namespace switchboard::auth

@@ -251,20 +251,26 @@ void verifier::load_public_keys(std::string_view pem) {
 
 namespace {
 
-// The claims that grant something, each of its own type or a refusal.
+// The claims that grant something, each of its own type or a refusal; the
+// key records them as issued, so equal grants are recognised as such.
 std::optional<refusal> read_permissions(const json& p, claims& out) {
-  for (auto [name, set] : {std::pair{"rooms", &out.rooms}, std::pair{"publish", &out.publish}}) {
+  auto& grants = out.grants;
+  for (auto [name, set] : {std::pair{"rooms", &grants.rooms}, std::pair{"publish", &grants.publish}}) {
     auto it = p.find(name);
     if (it == p.end()) continue;
     auto list = strings(*it);
     if (!list) return refusal::malformed;
     *set = pattern_set(*list);
+    out.grants_key += name;
+    out.grants_key += it->dump();
   }
-  for (auto [name, flag] : {std::pair{"broadcast", &out.broadcast}, std::pair{"direct", &out.direct}}) {
+  for (auto [name, flag] : {std::pair{"broadcast", &grants.broadcast}, std::pair{"direct", &grants.direct}}) {
     auto it = p.find(name);
     if (it == p.end()) continue;
     if (!it->is_boolean()) return refusal::malformed;
     *flag = it->get<bool>();
+    out.grants_key += name;
+    out.grants_key += it->dump();
   }
   return std::nullopt;
 }

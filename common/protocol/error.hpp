@@ -14,11 +14,12 @@ enum class error_kind {
   too_many_rooms,  // the per-connection room limit was reached
   rate_limited,
   unavailable,     // the broker cannot be reached right now
+  forbidden,       // the connection's token does not allow it
 };
 
 // One past the last kind: metrics keeps a counter per kind, labelled with
 // to_string. error.cpp checks that it matches the enum.
-inline constexpr std::size_t error_kind_count = 7;
+inline constexpr std::size_t error_kind_count = 8;
 
 // constexpr so that metrics can build its labels at compile time. The switch
 // has no default and -Wswitch is an error here: a new kind does not compile
@@ -34,6 +35,7 @@ constexpr std::string_view to_string(error_kind kind) {
     case error_kind::too_many_rooms: return "too_many_rooms";
     case error_kind::rate_limited: return "rate_limited";
     case error_kind::unavailable: return "unavailable";
+    case error_kind::forbidden: return "forbidden";
   }
   return "unknown";
 }

@@ -72,6 +72,15 @@ std::string presence_frame(std::string_view room, const std::vector<std::string>
   return out;
 }
 
+std::string left_frame(std::string_view room, std::string_view reason) {
+  std::string out = "{\"type\":\"left\",\"room\":";
+  out += json_quote(room);
+  out += ",\"reason\":";
+  out += json_quote(reason);
+  out += '}';
+  return out;
+}
+
 std::string message_frame(scope s, std::string_view from, std::string_view target, std::string_view data,
                           std::string_view from_user) {
   std::string out;

@@ -45,6 +45,9 @@ std::string pong_frame(const std::optional<std::string>& ref);
 std::string error_frame(error_kind kind, std::string_view message, const std::optional<std::string>& ref);
 std::string presence_frame(std::string_view room, const std::vector<std::string>& members,
                            const std::optional<std::string>& ref);
+// The server took the connection out of `room` (PROTOCOL.md, "Token
+// lifetime": `reason` is "forbidden" when a refreshed token no longer allows it).
+std::string left_frame(std::string_view room, std::string_view reason);
 
 // A delivery. `target` is the recipient id for direct and the room for room;
 // it is ignored for broadcast. `from_user`: the sender's user id, empty for

@@ -124,6 +124,11 @@ parse_result parse_request(std::string_view text) {
       return fail(error_kind::bad_request, "room must be 1 to 128 bytes without control characters", ref);
     req.room = *room;
   }
+  if (*type == request_type::refresh) {
+    const std::string* token = string_field(doc, "token");
+    if (token == nullptr) return fail(error_kind::bad_request, "token must be a string", ref);
+    req.token = *token;
+  }
   if (needs_data) {
     auto it = doc.find("data");
     if (it == doc.end()) return fail(error_kind::bad_request, "data is missing", ref);

@@ -12,11 +12,11 @@
 
 namespace switchboard::protocol {
 
-enum class request_type { broadcast, direct, join, leave, room, presence, ping };
+enum class request_type { broadcast, direct, join, leave, room, presence, ping, refresh };
 
 // One past the last type: metrics keeps a counter per type, labelled with
 // to_string. request.cpp checks that it matches the enum.
-inline constexpr std::size_t request_type_count = 7;
+inline constexpr std::size_t request_type_count = 8;
 
 // The `type` a client sends. constexpr so that metrics can build its labels
 // at compile time; the switch has no default and -Wswitch is an error here,
@@ -32,6 +32,7 @@ constexpr std::string_view to_string(request_type type) {
     case request_type::room: return "room";
     case request_type::presence: return "presence";
     case request_type::ping: return "ping";
+    case request_type::refresh: return "refresh";
   }
   return "unknown";
 }
@@ -44,6 +45,7 @@ struct request {
   std::string to;    // direct
   std::string room;  // join, leave, room, presence
   std::string data;  // broadcast, direct, room: the `data` value as JSON text
+  std::string token;  // refresh
 };
 
 struct request_error {

@@ -36,6 +36,9 @@ std::optional<std::string> token_of(const http::request<http::string_body>& req)
   return std::nullopt;
 }
 
+// 2200-01-01: system_clock counts nanoseconds in 64 bits, up to 2262.
+constexpr std::int64_t far_future = 7'258'118'400;
+
 }  // namespace
 
 admission::admission(const config& cfg) {
@@ -45,17 +48,30 @@ admission::admission(const config& cfg) {
   origins_ = auth::pattern_set(origins);
 }
 
-std::variant<admitted, turned_away> admission::admit(const http::request<http::string_body>& req,
-                                                     std::int64_t now_seconds) const {
+std::variant<identity, turned_away> admission::admit(const http::request<http::string_body>& req,
+                                                     std::int64_t now_seconds) {
   auto origin = req.find(http::field::origin);
   if (!any_origin_ && origin != req.end() && !origins_.matches(origin->value()))
-    return turned_away{http::status::forbidden, "origin not allowed"};
-  if (!verifier_) return admitted{};
+    return turned_away{http::status::forbidden, "origin not allowed", std::nullopt};
+  if (!verifier_) return identity{};
   auto token = token_of(req);
-  auto verdict = verifier_->verify(token ? *token : std::string_view{}, now_seconds);
+  auto verdict = verify(token ? *token : std::string_view{}, now_seconds);
   if (auto* refused = std::get_if<auth::refusal>(&verdict))
-    return turned_away{http::status::unauthorized, "token refused: " + std::string(auth::to_string(*refused))};
-  return admitted{std::get<auth::claims>(verdict).sub};
+    return turned_away{http::status::unauthorized, "token refused: " + std::string(auth::to_string(*refused)),
+                       *refused};
+  return std::move(std::get<identity>(verdict));
+}
+
+std::variant<identity, auth::refusal> admission::verify(std::string_view token, std::int64_t now_seconds) {
+  auto verdict = verifier_->verify(token, now_seconds);
+  if (auto* refused = std::get_if<auth::refusal>(&verdict)) return *refused;
+  auto& claims = std::get<auth::claims>(verdict);
+  identity who{std::move(claims.sub), grants_.share(claims), std::nullopt};
+  // The verifier refused a token past this already, so it lies ahead. One
+  // beyond the clock's range never comes for a running server.
+  if (claims.exp && *claims.exp < far_future - verifier_->leeway_seconds())
+    who.deadline = *claims.exp + verifier_->leeway_seconds();
+  return who;
 }
 
 }  // namespace switchboard

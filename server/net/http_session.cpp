@@ -3,6 +3,7 @@
 #include "common/expected_close.hpp"
 #include "common/log.hpp"
 #include "common/spawn.hpp"
+#include "common/wall_clock.hpp"
 #include "server/worker_context.hpp"
 #include "server/net/ws_session.hpp"
 
@@ -64,11 +65,11 @@ asio::awaitable<void> http_session::run() {
     auto req = parser.release();
     bool full = ctx_.cfg.max_connections != 0 && ctx_.sessions >= ctx_.cfg.max_connections;
     if (websocket::is_upgrade(req) && path_of(req.target()) == "/ws" && !full) {
-      auto verdict = ctx_.admit.admit(req, std::chrono::duration_cast<std::chrono::seconds>(
-                                               std::chrono::system_clock::now().time_since_epoch())
-                                               .count());
+      auto verdict = ctx_.admit.admit(req, epoch_seconds());
       if (auto* away = std::get_if<turned_away>(&verdict)) {
         log::debug("upgrade refused: " + away->reason);
+        metrics::add(ctx_.metrics.auth_failures[away->token_refusal ? static_cast<std::size_t>(*away->token_refusal)
+                                                                    : metrics::origin_failure]);
         auto res = text_response(req, away->status, away->reason + "\n");
         res.keep_alive(false);
         co_await beast::async_write(stream_, http::message_generator(std::move(res)), use_nothrow);
@@ -84,7 +85,7 @@ asio::awaitable<void> http_session::run() {
       }
       stream_.expires_never();
       std::make_shared<ws_session>(stream_.release_socket(), ctx_)
-          ->start(std::move(req), std::move(std::get<admitted>(verdict).user));
+          ->start(std::move(req), std::move(std::get<identity>(verdict)));
       co_return;
     }
     bool keep_alive = req.keep_alive();

@@ -37,8 +37,7 @@ asio::awaitable<std::optional<protocol::error_kind>> room_service::join(recipien
 asio::awaitable<std::optional<protocol::error_kind>> room_service::leave(recipient& who, const std::string& room) {
   if (!hub_.is_member(room, who)) co_return std::nullopt;
   if (!control_.is_up()) co_return protocol::error_kind::unavailable;
-  bool last = hub_.leave(room, who);
-  if (last) subscriber_.unsubscribe(keys_.room_channel(room));
+  bool last = leave_here(who, room);
   // Locally the client has left either way; if Redis failed, restore()
   // rewrites presence from local truth once this worker is registered again.
   if (co_await presence_.remove(room, who.id(), last)) co_return protocol::error_kind::unavailable;
@@ -51,12 +50,25 @@ void room_service::leave_all(recipient& who) {
   for (const auto& room : rooms) leave_locally(who, room);
 }
 
+asio::awaitable<void> room_service::evict(recipient& who, std::vector<std::string> rooms) {
+  // Taken before the first wait: `who` may be gone by the time it ends.
+  std::string id = who.id();
+  std::vector<bool> last;
+  for (const auto& room : rooms) last.push_back(leave_here(who, room));
+  for (std::size_t i = 0; i < rooms.size(); ++i) co_await presence_.remove(rooms[i], id, last[i]);
+}
+
 // A failure of the Redis side (Redis gone) is repaired by restore() once
 // this worker is registered again.
 void room_service::leave_locally(recipient& who, const std::string& room) {
+  bool last = leave_here(who, room);
+  spawn(ex_, presence_.remove(room, who.id(), last), "presence removal");
+}
+
+bool room_service::leave_here(recipient& who, const std::string& room) {
   bool last = hub_.leave(room, who);
   if (last) subscriber_.unsubscribe(keys_.room_channel(room));
-  spawn(ex_, presence_.remove(room, who.id(), last), "presence removal");
+  return last;
 }
 
 asio::awaitable<std::optional<std::vector<std::string>>> room_service::members(const std::string& room) {

@@ -33,6 +33,10 @@ class room_service {
 
   // The recipient is going: leave all its rooms without waiting for Redis.
   void leave_all(recipient& who);
+  // The recipient may no longer be in `rooms`: it leaves them at once,
+  // whether Redis is up or not, and the call completes once presence has
+  // followed (or failed to: restore() repairs it once Redis is back).
+  asio::awaitable<void> evict(recipient& who, std::vector<std::string> rooms);
 
   // Writes every local membership to Redis again (after Redis lost it).
   void restore();
@@ -40,6 +44,9 @@ class room_service {
   void sweep(const std::string& worker_key);
 
  private:
+  // Out of the room on this worker, and out of its channel after the last
+  // local member; true when it was the last.
+  bool leave_here(recipient& who, const std::string& room);
   // Leaves locally at once; the Redis side follows in the background.
   void leave_locally(recipient& who, const std::string& room);
   asio::awaitable<void> restore_all();

@@ -4,6 +4,7 @@
 #include "common/log.hpp"
 #include "common/metrics.hpp"
 #include "common/protocol/frames.hpp"
+#include "common/wall_clock.hpp"
 #include "server/worker_context.hpp"
 
 namespace switchboard {
@@ -12,11 +13,20 @@ namespace {
 // How long a closing session may take to get its close frame out.
 constexpr std::chrono::seconds close_grace{5};
 
+// PROTOCOL.md, "Token lifetime".
+constexpr auto token_expired = static_cast<websocket::close_code>(4001);
+
+std::int64_t monotonic_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 // The human-readable half of an error frame for errors raised here.
 std::string_view describe(protocol::error_kind kind) {
   switch (kind) {
     case protocol::error_kind::unavailable: return "the message broker cannot be reached; retry";
     case protocol::error_kind::too_many_rooms: return "this connection is in too many rooms";
+    case protocol::error_kind::rate_limited: return "too many requests; slow down";
     default: return "request refused";
   }
 }
@@ -30,8 +40,9 @@ ws_session::ws_session(tcp::socket socket, worker_context& ctx)
 
 ws_session::~ws_session() { ctx_.session_closed(); }
 
-void ws_session::start(http::request<http::string_body> request, std::string user) {
-  user_ = std::move(user);
+void ws_session::start(http::request<http::string_body> request, identity who) {
+  user_ = std::move(who.user);
+  grants_ = std::move(who.grants);
   websocket::stream_base::timeout timeouts{};
   timeouts.handshake_timeout = ctx_.cfg.handshake_timeout;
   // Peers that vanish without a FIN are found by pings: Beast pings after
@@ -48,13 +59,13 @@ void ws_session::start(http::request<http::string_body> request, std::string use
   // The upgrade request is freed once the handshake is over.
   auto upgrade = std::make_unique<http::request<http::string_body>>(std::move(request));
   auto& req = *upgrade;
-  ws_.async_accept(req, [self = shared_from_this(), upgrade = std::move(upgrade)](error_code ec) {
-    self->on_accepted(ec);
-  });
+  ws_.async_accept(req, [self = shared_from_this(), upgrade = std::move(upgrade), deadline = who.deadline](
+                            error_code ec) { self->on_accepted(ec, deadline); });
 }
 
-void ws_session::on_accepted(error_code ec) {
+void ws_session::on_accepted(error_code ec, std::optional<std::int64_t> deadline) {
   if (ec) return;
+  if (deadline) ctx_.expiries.schedule(*this, *deadline);
   id_ = ctx_.ids.next();
   metrics::add(ctx_.metrics.connections_accepted);
   metrics::add(ctx_.metrics.connections_open);
@@ -92,18 +103,39 @@ void ws_session::on_message_rest(error_code ec, std::size_t n) {
 }
 
 void ws_session::on_message(std::string_view text) {
+  // A closing session carries nothing out any more: it could not answer.
+  if (closing_) return read_message();
+  // Every frame counts against the budget, pings and bad ones included.
+  auto budget = budget_.take(monotonic_ns(), ctx_.client_rate);
+  if (budget == budget_verdict::exhausted) {
+    metrics::add(ctx_.metrics.rate_limit_closes);
+    log::debug("session " + id_ + ": went on sending while rate limited, closing");
+    begin_close(websocket::close_reason(websocket::close_code::policy_error, "rate limited"));
+    return read_message();
+  }
+  bool refused = budget == budget_verdict::refused;
   if (ws_.got_binary()) {
-    answer_error(protocol::error_kind::unsupported, "binary frames are not supported", std::nullopt);
+    if (refused) answer_error(protocol::error_kind::rate_limited, describe(protocol::error_kind::rate_limited), {});
+    else answer_error(protocol::error_kind::unsupported, "binary frames are not supported", std::nullopt);
     return read_message();
   }
   auto parsed = protocol::parse_request(text);
   if (auto* err = std::get_if<protocol::request_error>(&parsed)) {
     metrics::add(ctx_.metrics.received[metrics::request_types.size() - 1]);
-    answer_error(err->kind, err->message, err->ref);
+    if (refused) answer_error(protocol::error_kind::rate_limited, describe(protocol::error_kind::rate_limited), err->ref);
+    else answer_error(err->kind, err->message, err->ref);
     return read_message();
   }
   auto& req = std::get<protocol::request>(parsed);
   metrics::add(ctx_.metrics.received[static_cast<std::size_t>(req.type)]);
+  if (refused) {
+    answer_error(protocol::error_kind::rate_limited, describe(protocol::error_kind::rate_limited), req.ref);
+    return read_message();
+  }
+  if (auto why = forbidden(req)) {
+    answer_error(protocol::error_kind::forbidden, *why, req.ref);
+    return read_message();
+  }
   // Answered on the spot: a ping, and a direct message to an id no worker
   // hands out (no such client is connected).
   if (req.type == protocol::request_type::ping) {
@@ -127,6 +159,31 @@ void ws_session::on_message(std::string_view text) {
     }
     self->read_message();
   });
+}
+
+std::optional<std::string_view> ws_session::forbidden(const protocol::request& req) const {
+  using protocol::request_type;
+  switch (req.type) {
+    case request_type::broadcast:
+      if (!ctx_.cfg.client_broadcast) return "client broadcasts are switched off on this server";
+      if (grants_ && !grants_->broadcast) return "the token does not allow broadcast";
+      return std::nullopt;
+    case request_type::direct:
+      if (grants_ && !grants_->direct) return "the token does not allow direct messages";
+      return std::nullopt;
+    case request_type::join:
+    case request_type::presence:
+      if (grants_ && !grants_->rooms.matches(req.room)) return "the token does not allow this room";
+      return std::nullopt;
+    case request_type::room:
+      if (grants_ && !grants_->publish.matches(req.room)) return "the token does not allow publishing to this room";
+      return std::nullopt;
+    case request_type::leave:
+    case request_type::ping:
+    case request_type::refresh:
+      return std::nullopt;
+  }
+  return std::nullopt;
 }
 
 asio::awaitable<void> ws_session::serve(protocol::request req) {
@@ -162,9 +219,42 @@ asio::awaitable<void> ws_session::serve(protocol::request req) {
       }
       break;
     }
+    case request_type::refresh:
+      co_await refresh(req);
+      break;
     case request_type::ping:
       break;  // answered in on_message, never spawned
   }
+}
+
+asio::awaitable<void> ws_session::refresh(const protocol::request& req) {
+  if (!ctx_.admit.auth_enabled()) {
+    answer_error(protocol::error_kind::bad_request, "this server takes no tokens: connections are anonymous", req.ref);
+    co_return;
+  }
+  auto verdict = ctx_.admit.verify(req.token, epoch_seconds());
+  if (auto* refused = std::get_if<auth::refusal>(&verdict)) {
+    metrics::add(ctx_.metrics.auth_failures[static_cast<std::size_t>(*refused)]);
+    answer_error(protocol::error_kind::forbidden, "token refused: " + std::string(auth::to_string(*refused)), req.ref);
+    co_return;
+  }
+  auto& who = std::get<identity>(verdict);
+  if (who.user != user_) {
+    metrics::add(ctx_.metrics.auth_failures[static_cast<std::size_t>(auth::refusal::bad_subject)]);
+    answer_error(protocol::error_kind::forbidden, "the token is for another user", req.ref);
+    co_return;
+  }
+  grants_ = std::move(who.grants);
+  if (who.deadline) ctx_.expiries.schedule(*this, *who.deadline);
+  else expiry_wheel::cancel(*this);
+  // Out of the rooms the new token does not allow, at once; the client
+  // hears of it once presence has followed cluster-wide.
+  std::vector<std::string> revoked;
+  for (const auto& room : ctx_.hub.rooms_of(*this))
+    if (!grants_->rooms.matches(room)) revoked.push_back(room);
+  if (!revoked.empty()) co_await ctx_.rooms.evict(*this, revoked);
+  for (const auto& room : revoked) send(protocol::left_frame(room, "forbidden"));
+  if (req.ref) send(protocol::ack_frame(*req.ref));
 }
 
 asio::awaitable<void> ws_session::publish(protocol::scope scope, const protocol::request& req,
@@ -183,9 +273,15 @@ void ws_session::answer_error(protocol::error_kind kind, std::string_view messag
   send(protocol::error_frame(kind, message, ref));
 }
 
+void ws_session::expire() {
+  log::debug("session " + id_ + ": token expired");
+  close(token_expired, "token expired");
+}
+
 void ws_session::end(const error_code& why) {
   if (!is_expected_close(why)) log::debug("session " + id_ + ": read: " + why.message());
   ended_ = true;
+  expiry_wheel::cancel(*this);
   metrics::sub(ctx_.metrics.connections_open);
   metrics::add(ctx_.metrics.closes[metrics::close_code_index(close_code_after(why))]);
   ctx_.rooms.leave_all(*this);

@@ -16,27 +16,31 @@
 #include <string_view>
 #include <vector>
 
+#include "common/auth/permissions.hpp"
 #include "common/frame_queue.hpp"
 #include "common/net.hpp"
 #include "common/protocol/frames.hpp"
 #include "common/protocol/request.hpp"
+#include "common/request_budget.hpp"
+#include "server/net/admission.hpp"
 #include "server/net/coalescing_socket.hpp"
+#include "server/net/expiry_wheel.hpp"
 #include "server/net/recipient.hpp"
 
 namespace switchboard {
 
 struct worker_context;
 
-class ws_session final : public recipient, public std::enable_shared_from_this<ws_session> {
+class ws_session final : public recipient, public expiring, public std::enable_shared_from_this<ws_session> {
  public:
   ws_session(tcp::socket socket, worker_context& ctx);
   ~ws_session();
   ws_session(const ws_session&) = delete;
   ws_session& operator=(const ws_session&) = delete;
 
-  // Completes the upgrade that `request` asked for, then serves the client;
-  // `user`: its user id from the token, empty when anonymous.
-  void start(http::request<http::string_body> request, std::string user);
+  // Completes the upgrade that `request` asked for, then serves the client
+  // as `who` (anonymous, or what its token says).
+  void start(http::request<http::string_body> request, identity who);
 
   // Queues a frame for this client; never waits. Past the queue bound the
   // client is closed with 1008 and the frame is dropped.
@@ -48,15 +52,22 @@ class ws_session final : public recipient, public std::enable_shared_from_this<w
 
   const std::string& id() const override { return id_; }
 
+  // The token's deadline has passed: closes with 4001.
+  void expire() override;
+
  private:
-  void on_accepted(error_code ec);
+  void on_accepted(error_code ec, std::optional<std::int64_t> deadline);
   void read_message();
   void on_message_start(error_code ec, std::size_t n);
   void on_message_rest(error_code ec, std::size_t n);
   // Answers one complete message; reading resumes when the answer is queued.
   void on_message(std::string_view text);
+  // Why the connection's token (or the operator) does not allow `req`;
+  // nullopt when it is allowed.
+  std::optional<std::string_view> forbidden(const protocol::request& req) const;
   // The requests that wait on Redis.
   asio::awaitable<void> serve(protocol::request req);
+  asio::awaitable<void> refresh(const protocol::request& req);
   asio::awaitable<void> publish(protocol::scope scope, const protocol::request& req, std::string_view target);
   void answer_error(protocol::error_kind kind, std::string_view message, const std::optional<std::string>& ref);
   // The read side is over: the session leaves the hub and its rooms.
@@ -85,6 +96,8 @@ class ws_session final : public recipient, public std::enable_shared_from_this<w
   worker_context& ctx_;
   std::string id_;
   std::string user_;  // the token's sub; empty when anonymous
+  std::shared_ptr<const auth::permissions> grants_;  // shared by equal tokens; null when anonymous
+  request_budget budget_;
   frame_queue queue_;                            // not counting the frame being written
   std::shared_ptr<const std::string> writing_;   // the frame Beast is writing, if any
   std::unique_ptr<closing_state> closing_;

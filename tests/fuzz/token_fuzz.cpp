@@ -68,7 +68,7 @@ void check(std::string_view token) {
   if (!switchboard::protocol::is_valid_room_name(c.sub)) std::abort();
   if (c.exp && *c.exp <= now - the_verifier().leeway_seconds()) std::abort();
   // The compiled permissions answer without trouble for the user's rooms.
-  (void)c.rooms.matches(c.sub);
+  (void)c.grants.rooms.matches(c.sub);
   (void)c.publish.matches("user:" + c.sub);
 }
 

@@ -7,40 +7,10 @@
 #include <cstdio>
 #include <string>
 
-#include "tests/integration/cluster_fixture.hpp"
-#include "tests/support/http_get.hpp"
-#include "tests/support/jwt_mint.hpp"
+#include "tests/integration/auth_fixture.hpp"
 
 namespace switchboard::testing {
 namespace {
-
-// An upgrade request by hand, for the answers a WebSocket client never sees.
-http_response upgrade(std::uint16_t port, const std::string& target, http_headers extra = {}) {
-  http_headers headers{{"Upgrade", "websocket"},
-                       {"Connection", "Upgrade"},
-                       {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="},
-                       {"Sec-WebSocket-Version", "13"}};
-  headers.insert(headers.end(), extra.begin(), extra.end());
-  return http_request(port, "GET", target, headers);
-}
-
-nlohmann::json claims_for(const std::string& sub, long long exp_in = 3600) {
-  return {{"sub", sub}, {"exp", unix_now() + exp_in}};
-}
-
-class auth_test : public cluster_test {
- protected:
-  void start_with_auth(std::vector<std::string> more = {}) {
-    std::vector<std::string> flags{"--auth-secret", test_auth_secret};
-    flags.insert(flags.end(), more.begin(), more.end());
-    start_server({.extra_flags = flags});
-  }
-  ws_client connect_as(const std::string& token) {
-    ws_client client(loop_);
-    client.connect(server().ws_url() + "?token=" + token);
-    return client;
-  }
-};
 
 TEST_F(auth_test, every_refusal_is_a_401_with_its_reason) {
   start_with_auth();

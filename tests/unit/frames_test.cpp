@@ -39,6 +39,12 @@ TEST(frames, error_codes_are_the_protocol_names) {
   EXPECT_EQ(to_string(error_kind::too_many_rooms), "too_many_rooms");
   EXPECT_EQ(to_string(error_kind::rate_limited), "rate_limited");
   EXPECT_EQ(to_string(error_kind::unavailable), "unavailable");
+  EXPECT_EQ(to_string(error_kind::forbidden), "forbidden");
+}
+
+TEST(frames, left_names_the_room_and_the_reason) {
+  EXPECT_EQ(json::parse(left_frame("chat:\"a\"", "forbidden")),
+            (json{{"type", "left"}, {"room", "chat:\"a\""}, {"reason", "forbidden"}}));
 }
 
 TEST(frames, json_quote) {

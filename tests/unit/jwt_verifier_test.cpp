@@ -191,11 +191,11 @@ TEST(JwtVerifier, permissions_default_to_direct_only) {
   verifier v(hs_config());
   auto c = accepted(v, jwt("HS256", {{"sub", "alice"}}, hs256()));
   EXPECT_EQ(c.exp, std::nullopt);
-  EXPECT_TRUE(c.rooms.empty());
-  EXPECT_TRUE(c.publish.empty());
-  EXPECT_FALSE(c.rooms.matches("lobby"));
-  EXPECT_FALSE(c.broadcast);
-  EXPECT_TRUE(c.direct);
+  EXPECT_TRUE(c.grants.rooms.empty());
+  EXPECT_TRUE(c.grants.publish.empty());
+  EXPECT_FALSE(c.grants.rooms.matches("lobby"));
+  EXPECT_FALSE(c.grants.broadcast);
+  EXPECT_TRUE(c.grants.direct);
 }
 
 TEST(JwtVerifier, permissions_come_from_the_claims) {
@@ -207,13 +207,13 @@ TEST(JwtVerifier, permissions_come_from_the_claims) {
                             {"broadcast", true},
                             {"direct", false}},
                            hs256()));
-  EXPECT_TRUE(c.rooms.matches("chat:a:b"));
-  EXPECT_TRUE(c.rooms.matches("lobby"));
-  EXPECT_FALSE(c.rooms.matches("news"));
-  EXPECT_TRUE(c.publish.matches("news"));
-  EXPECT_FALSE(c.publish.matches("lobby"));
-  EXPECT_TRUE(c.broadcast);
-  EXPECT_FALSE(c.direct);
+  EXPECT_TRUE(c.grants.rooms.matches("chat:a:b"));
+  EXPECT_TRUE(c.grants.rooms.matches("lobby"));
+  EXPECT_FALSE(c.grants.rooms.matches("news"));
+  EXPECT_TRUE(c.grants.publish.matches("news"));
+  EXPECT_FALSE(c.grants.publish.matches("lobby"));
+  EXPECT_TRUE(c.grants.broadcast);
+  EXPECT_FALSE(c.grants.direct);
 }
 
 TEST(JwtVerifier, wrong_key_is_a_bad_signature) {
@@ -621,13 +621,13 @@ TEST(JwtCliFixture, openssl_cli_tokens_verify) {
     auto c = accepted(v, token);
     EXPECT_EQ(c.sub, "alice");
     EXPECT_EQ(c.exp, 4102444800);
-    EXPECT_TRUE(c.rooms.matches("chat:general"));
-    EXPECT_TRUE(c.rooms.matches("lobby"));
-    EXPECT_FALSE(c.rooms.matches("admin"));
-    EXPECT_TRUE(c.publish.matches("chat:general"));
-    EXPECT_FALSE(c.publish.matches("lobby"));
-    EXPECT_TRUE(c.broadcast);
-    EXPECT_TRUE(c.direct);
+    EXPECT_TRUE(c.grants.rooms.matches("chat:general"));
+    EXPECT_TRUE(c.grants.rooms.matches("lobby"));
+    EXPECT_FALSE(c.grants.rooms.matches("admin"));
+    EXPECT_TRUE(c.grants.publish.matches("chat:general"));
+    EXPECT_FALSE(c.grants.publish.matches("lobby"));
+    EXPECT_TRUE(c.grants.broadcast);
+    EXPECT_TRUE(c.grants.direct);
     EXPECT_EQ(refused(v, token, 4102444800 + 30), "expired");
   }
 }

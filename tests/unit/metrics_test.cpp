@@ -25,11 +25,14 @@ std::map<std::string, double> parse_exposition(const std::string& text) {
 TEST(metrics, labels_are_the_protocol_names_in_enum_order) {
   using names = std::vector<std::string_view>;
   EXPECT_EQ(names(request_types.begin(), request_types.end()),
-            (names{"broadcast", "direct", "join", "leave", "room", "presence", "ping", "invalid"}));
+            (names{"broadcast", "direct", "join", "leave", "room", "presence", "ping", "refresh", "invalid"}));
   EXPECT_EQ(names(scopes.begin(), scopes.end()), (names{"broadcast", "direct", "room"}));
   EXPECT_EQ(names(error_codes.begin(), error_codes.end()),
             (names{"bad_json", "bad_request", "unknown_type", "unsupported", "too_many_rooms", "rate_limited",
-                   "unavailable"}));
+                   "unavailable", "forbidden"}));
+  EXPECT_EQ(names(auth_failure_reasons.begin(), auth_failure_reasons.end()),
+            (names{"missing", "too_large", "malformed", "bad_signature", "unsupported_alg", "expired",
+                   "not_yet_valid", "bad_issuer", "bad_audience", "bad_subject", "origin_not_allowed"}));
   for (std::size_t i = 0; i < protocol::request_type_count; ++i)
     EXPECT_EQ(request_types[i], protocol::to_string(static_cast<protocol::request_type>(i)));
   for (std::size_t i = 0; i < protocol::error_kind_count; ++i)
@@ -44,6 +47,7 @@ TEST(metrics, labels_are_the_protocol_names_in_enum_order) {
 TEST(metrics, close_codes_map_to_their_bucket_or_other) {
   EXPECT_EQ(close_codes[close_code_index(1001)], 1001);
   EXPECT_EQ(close_codes[close_code_index(1008)], 1008);
+  EXPECT_EQ(close_codes[close_code_index(4001)], 4001);
   EXPECT_EQ(close_code_index(4000), close_codes.size());
   EXPECT_EQ(close_code_index(0), close_codes.size());
 }

@@ -76,7 +76,7 @@ TEST(request, every_type_name_parses_to_its_type) {
   for (std::size_t i = 0; i < request_type_count; ++i) {
     auto type = static_cast<request_type>(i);
     std::string name(to_string(type));
-    auto req = parse_ok(R"({"type":")" + name + R"(","to":"a","room":"r","data":1})");
+    auto req = parse_ok(R"({"type":")" + name + R"(","to":"a","room":"r","data":1,"token":"t"})");
     EXPECT_EQ(req.type, type) << name;
   }
   EXPECT_EQ(to_string(request_type::presence), "presence");
@@ -210,6 +210,22 @@ TEST(request, room_names_in_requests) {
   }
   EXPECT_EQ(parse_ok(R"({"type":"join","room":"a\u00a0b"})").room, "a\xc2\xa0" "b");
   EXPECT_EQ(parse_ok(R"({"type":"join","room":"caf\u00e9 \"x\""})").room, "caf\xc3\xa9 \"x\"");
+}
+
+TEST(request, refresh_carries_its_token) {
+  auto req = parse_ok(R"({"type":"refresh","token":"a.b.c","ref":4})");
+  EXPECT_EQ(req.type, request_type::refresh);
+  EXPECT_EQ(req.token, "a.b.c");
+  EXPECT_EQ(req.ref, "4");
+  // The verifier judges the token; the parser only wants a string.
+  EXPECT_EQ(parse_ok(R"({"type":"refresh","token":""})").token, "");
+  for (const char* bad : {R"({"type":"refresh"})", R"({"type":"refresh","token":7})",
+                          R"({"type":"refresh","token":null,"ref":"r"})"}) {
+    auto err = parse_error(bad);
+    EXPECT_EQ(err.kind, error_kind::bad_request) << bad;
+    EXPECT_EQ(err.message, "token must be a string") << bad;
+  }
+  EXPECT_EQ(parse_error(R"({"type":"refresh","ref":"r"})").ref, "\"r\"");
 }
 
 TEST(request, client_id_rules) {
