@@ -14,6 +14,9 @@ namespace {
 constexpr std::size_t read_message_max = 1 << 20;
 // Bounds a close handshake (churn), as the server bounds its own.
 constexpr std::chrono::seconds close_timeout{5};
+constexpr std::string_view user_agent = "switchboard-load";
+
+void set_user_agent(websocket::request_type& req) { req.set(http::field::user_agent, user_agent); }
 
 std::string reason_of(const char* stage, const error_code& ec) {
   std::string key = stage;
@@ -28,11 +31,11 @@ client::client(asio::io_context& ioc, std::size_t write_buffer) : ws_(ioc.get_ex
   ws_.write_buffer_bytes(write_buffer);
   ws_.read_message_max(read_message_max);
   ws_.auto_fragment(false);
-  ws_.set_option(websocket::stream_base::decorator(
-      [](websocket::request_type& req) { req.set(http::field::user_agent, "switchboard-load"); }));
+  ws_.set_option(websocket::stream_base::decorator(set_user_agent));
 }
 
-asio::awaitable<open_failure> client::open(const target& to, const asio::ip::address& source, nanos timeout) {
+asio::awaitable<open_failure> client::open(const target& to, const asio::ip::address& source, nanos timeout,
+                                           std::string token) {
   using namespace asio::experimental::awaitable_operators;
   auto& socket = ws_.next_layer();
   error_code ec;
@@ -58,10 +61,21 @@ asio::awaitable<open_failure> client::open(const target& to, const asio::ip::add
   // connections and Beast answers by itself.
   const auto left = std::chrono::nanoseconds(std::max<nanos>(deadline - now_ns(), 1));
   ws_.set_option(websocket::stream_base::timeout{left, left, false});
+  const bool bearer = !token.empty();
+  if (bearer) {
+    // One decorator per stream: this one replaces the constructor's.
+    ws_.set_option(websocket::stream_base::decorator(
+        [value = "Bearer " + std::move(token)](websocket::request_type& req) {
+          set_user_agent(req);
+          req.set(http::field::authorization, value);
+        }));
+  }
   websocket::response_type response;
   auto [hec] = co_await ws_.async_handshake(response, to.host_header, to.resource, use_nothrow);
   if (hec == websocket::error::upgrade_declined) co_return "upgrade.http_" + std::to_string(response.result_int());
   if (hec) co_return reason_of("upgrade", hec);
+  // The token is not needed again: release it, a connection holds little.
+  if (bearer) ws_.set_option(websocket::stream_base::decorator(set_user_agent));
 
   auto [rec, text] = co_await read();
   if (rec) co_return reason_of("welcome", rec);

@@ -24,8 +24,10 @@ class client {
   client(asio::io_context& ioc, std::size_t write_buffer);
 
   // Connects from `source` (unspecified address: the kernel's choice) and
-  // waits for the welcome, all within `timeout`.
-  asio::awaitable<open_failure> open(const target& to, const asio::ip::address& source, nanos timeout);
+  // waits for the welcome, all within `timeout`. A non-empty `token` goes
+  // in the upgrade as "Authorization: Bearer <token>".
+  asio::awaitable<open_failure> open(const target& to, const asio::ip::address& source, nanos timeout,
+                                     std::string token);
 
   // The next text frame; the view is valid until the next read.
   asio::awaitable<std::pair<error_code, std::string_view>> read();

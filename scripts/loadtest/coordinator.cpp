@@ -50,7 +50,8 @@ struct pending_second {
 
 class coordinator {
  public:
-  coordinator(const options& o, const plan& p, const target& t) : opt_(o), plan_(p), target_(t) {}
+  coordinator(const options& o, const plan& p, const target& t, const token_source& tokens)
+      : opt_(o), plan_(p), target_(t), tokens_(tokens) {}
   outcome run();
 
  private:
@@ -67,6 +68,7 @@ class coordinator {
   const options& opt_;
   const plan& plan_;
   const target& target_;
+  const token_source& tokens_;
   nanos epoch_ = now_ns();
   std::vector<child> children_;
   std::map<std::int64_t, pending_second> pending_;
@@ -95,7 +97,7 @@ void coordinator::fork_all() {
       }
       close(up[0]);
       close(down[1]);
-      run_load_process(opt_, plan_, target_, share.index, down[0], up[1], epoch_);
+      run_load_process(opt_, plan_, target_, tokens_, share.index, down[0], up[1], epoch_);
     }
     close(up[1]);
     close(down[0]);
@@ -311,6 +313,8 @@ outcome coordinator::run() {
 
 }  // namespace
 
-outcome coordinate(const options& o, const plan& p, const target& t) { return coordinator(o, p, t).run(); }
+outcome coordinate(const options& o, const plan& p, const target& t, const token_source& tokens) {
+  return coordinator(o, p, t, tokens).run();
+}
 
 }  // namespace switchboard::load

@@ -12,6 +12,7 @@
 #include "scripts/loadtest/progress.hpp"
 #include "scripts/loadtest/stats.hpp"
 #include "scripts/loadtest/target.hpp"
+#include "scripts/loadtest/token_source.hpp"
 
 namespace switchboard::load {
 
@@ -24,6 +25,6 @@ struct outcome {
   int failed_processes = 0;           // ended without final stats
 };
 
-outcome coordinate(const options& o, const plan& p, const target& t);
+outcome coordinate(const options& o, const plan& p, const target& t, const token_source& tokens);
 
 }  // namespace switchboard::load

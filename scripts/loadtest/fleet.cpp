@@ -21,10 +21,15 @@ std::size_t fleet::open_count() const {
 
 asio::awaitable<void> fleet::connect(std::size_t count, setup_fn setup, bool time_handshakes) {
   for (std::size_t i = 0; i < count; ++i) peers_.emplace_back(rs_.ioc, write_buffer_);
+  if (rs_.tokens.mints()) {
+    tokens_.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) tokens_.push_back(rs_.token_for(i));
+  }
   wait_group loops(rs_.ioc.get_executor());
   const std::size_t concurrency = std::min(count, rs_.opt.connect_concurrency);
   for (std::size_t i = 0; i < concurrency; ++i) loops.spawn(connect_loop(count, setup, time_handshakes));
   co_await loops.wait();
+  tokens_ = {};  // what a failed connection left
 }
 
 asio::awaitable<void> fleet::connect_loop(std::size_t count, const setup_fn& setup, bool time_handshakes) {
@@ -35,10 +40,11 @@ asio::awaitable<void> fleet::connect_loop(std::size_t count, const setup_fn& set
     const std::size_t index = next_++;
     peer& p = peers_[index];
     const auto source = sources.empty() ? asio::ip::address() : sources[index % sources.size()];
+    std::string token = tokens_.empty() ? rs_.token_for(index) : std::move(tokens_[index]);
     const nanos begin = now_ns();
     if (s.connect_begin == 0) s.connect_begin = begin;
     ++s.c.attempts;
-    auto failure = co_await p.conn.open(rs_.to, source, timeout);
+    auto failure = co_await p.conn.open(rs_.to, source, timeout, std::move(token));
     if (!failure.empty()) {
       if (!rs_.stopping) {
         ++s.c.connect_failed;

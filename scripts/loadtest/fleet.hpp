@@ -7,6 +7,8 @@
 #include <deque>
 #include <functional>
 #include <span>
+#include <string>
+#include <vector>
 
 #include "scripts/loadtest/peer.hpp"
 #include "scripts/loadtest/publisher.hpp"
@@ -24,7 +26,9 @@ class fleet {
 
   // Opens `count` connections, at most --connect-concurrency at a time, and
   // returns when each has opened or failed. With `time_handshakes`, handshake
-  // times are the latency samples (the connect scenario).
+  // times are the latency samples (the connect scenario). Minted tokens are
+  // all signed first, so that signing is in neither handshake times nor the
+  // handshake rate.
   asio::awaitable<void> connect(std::size_t count, setup_fn setup, bool time_handshakes);
 
   // Every connection tried, open or not, in the order they were tried.
@@ -49,6 +53,7 @@ class fleet {
   std::size_t write_buffer_;
   std::deque<peer> peers_;  // a deque: peers never move, coroutines hold references
   std::deque<publisher> publishers_;
+  std::vector<std::string> tokens_;  // minted ones, by connection, until it opens
   std::size_t next_ = 0;    // the next connection to open
 };
 

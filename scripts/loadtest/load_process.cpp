@@ -43,10 +43,10 @@ asio::awaitable<void> finish(run_state& rs, control& ctl, asio::io_context& ioc)
 
 }  // namespace
 
-void run_load_process(const options& o, const plan& p, const target& t, int index, int from_parent, int to_parent,
-                      nanos epoch) {
+void run_load_process(const options& o, const plan& p, const target& t, const token_source& tokens, int index,
+                      int from_parent, int to_parent, nanos epoch) {
   asio::io_context ioc{1};
-  run_state rs(ioc, o, p, p.shares[static_cast<std::size_t>(index)], t);
+  run_state rs(ioc, o, p, p.shares[static_cast<std::size_t>(index)], t, tokens);
   control ctl(ioc.get_executor(), from_parent, to_parent);
   fleet fl(rs);
   ctl.start([&] {

@@ -9,16 +9,19 @@
 #include "scripts/loadtest/plot.hpp"
 #include "scripts/loadtest/report.hpp"
 #include "scripts/loadtest/target.hpp"
+#include "scripts/loadtest/token_source.hpp"
 
 int main(int argc, char* argv[]) {
   using namespace switchboard::load;
   options o;
   plan p;
   target t;
+  token_source tokens;
   try {
     o = parse_options(argc, argv);
     p = make_plan(o);
     t = resolve_target(o.url, o.source_addrs);
+    tokens = make_token_source(o);
   } catch (const help_requested& help) {
     std::fputs(help.what(), stdout);
     return 0;
@@ -28,9 +31,10 @@ int main(int argc, char* argv[]) {
   }
   try {
     if (!o.plot_dir.empty()) check_gnuplot();
-    std::fprintf(stderr, "switchboard-load %s: %zu connections to %s over %d process(es)\n",
-                 std::string(to_string(o.scenario)).c_str(), p.total_connections, o.url.c_str(), o.procs);
-    const outcome r = coordinate(o, p, t);
+    std::fprintf(stderr, "switchboard-load %s: %zu connections to %s over %d process(es); tokens: %s\n",
+                 std::string(to_string(o.scenario)).c_str(), p.total_connections, o.url.c_str(), o.procs,
+                 tokens.describe().c_str());
+    const outcome r = coordinate(o, p, t, tokens);
     print_summary(stderr, o, r);
     std::printf("%s\n", json_summary(o, p, r).c_str());
     std::fflush(stdout);

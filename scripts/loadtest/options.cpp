@@ -27,6 +27,31 @@ T in_range(const po::variables_map& vm, const char* name, T min, T max) {
   return value;
 }
 
+// --token, --token-secret, --token-key, --token-ttl: one source of tokens
+// at most. The key file is read later (make_token_source), not here.
+void read_token_flags(const po::variables_map& vm, options& o) {
+  auto text = [&](const char* name, std::string& into) {
+    if (!vm.count(name)) return;
+    into = vm[name].as<std::string>();
+    if (into.empty()) throw options_error(std::string("--") + name + ": needs a value");
+  };
+  text("token", o.token);
+  text("token-secret", o.token_secret);
+  text("token-key", o.token_key_file);
+  if (!o.token.empty() && o.mints_tokens())
+    throw options_error(std::string("--token: a fixed token and minted ones (") +
+                        (o.token_secret.empty() ? "--token-key" : "--token-secret") + ") exclude each other");
+  if (!o.token_secret.empty() && !o.token_key_file.empty())
+    throw options_error("--token-secret and --token-key exclude each other: tokens are signed with one key");
+  // A header value ends at CR or LF, and a JWT is base64url and dots.
+  for (unsigned char c : o.token) {
+    if (c <= ' ' || c >= 0x7f) throw options_error("--token: only printable ASCII without spaces, as in a JWT");
+  }
+  if (!vm["token-ttl"].defaulted() && !o.mints_tokens())
+    throw options_error("--token-ttl: only for minted tokens (--token-secret or --token-key)");
+  o.token_ttl = in_range<std::int64_t>(vm, "token-ttl", 1, 10LL * 365 * 86400);
+}
+
 }  // namespace
 
 std::string_view to_string(scenario_kind s) {
@@ -52,6 +77,12 @@ options parse_options(int argc, const char* const argv[]) {
       "  connect  open --clients connections as fast as --connect-concurrency allows, hold them\n"
       "           idle for --duration s; reports handshakes/s and failures\n"
       "  churn    --clients loops of connect, ping/pong, close, for --warmup + --duration s\n\n"
+      "Tokens (--token, or --token-secret / --token-key, not both): a minted token has sub\n"
+      "load-<process>-<n>, distinct per connection, exp now + --token-ttl, and grants all the\n"
+      "scenarios use: rooms [\"*\"], publish [\"*\"], broadcast true. Minting is done before\n"
+      "the connections open, outside handshake times and rates; churn mints one token per loop\n"
+      "before the run and its cycles reuse it (sub load-<process>-<loop>), minting anew once half\n"
+      "the ttl has passed.\n\n"
       "Progress every second on stderr, a summary on stderr, one JSON line on stdout.\n\nOptions",
       100);
   // clang-format off
@@ -81,7 +112,18 @@ options parse_options(int argc, const char* const argv[]) {
     ("connect-timeout", po::value<double>()->default_value(o.connect_timeout),
        "seconds for TCP connect + upgrade + welcome")
     ("payload", po::value<std::size_t>()->default_value(o.payload), "padding bytes added to each message's data")
-    ("plot", po::value<std::string>(), "write per-second CSV and PNG charts (needs gnuplot) to this directory");
+    ("plot", po::value<std::string>(), "write per-second CSV and PNG charts (needs gnuplot) to this directory")
+    ("token", po::value<std::string>(),
+       "every connection sends this JWT as 'Authorization: Bearer T' in its upgrade "
+       "(a token in --url's ?token= works as well)")
+    ("token-secret", po::value<std::string>(),
+       "mint an HS256 JWT per connection with this secret (32 bytes or more), as for a server "
+       "started with --auth-secret")
+    ("token-key", po::value<std::string>(),
+       "mint a JWT per connection with the PEM private key in this file: RSA (2048 bits or more) signs "
+       "RS256, EC P-256 signs ES256 (the server has the public half, --auth-public-key)")
+    ("token-ttl", po::value<std::int64_t>()->default_value(o.token_ttl),
+       "seconds a minted token is valid (its exp is now + this)");
   // clang-format on
   po::positional_options_description positional;
   positional.add("scenario", 1);
@@ -124,6 +166,8 @@ options parse_options(int argc, const char* const argv[]) {
     o.plot_dir = vm["plot"].as<std::string>();
     if (o.plot_dir.empty()) throw options_error("--plot: needs a directory");
   }
+
+  read_token_flags(vm, o);
 
   if (o.scenario == scenario_kind::fanout && o.publishers > o.clients)
     throw options_error("--publishers: fanout publishers are among the clients, so at most --clients (" +

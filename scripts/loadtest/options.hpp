@@ -3,6 +3,7 @@
 // command line and passed by const reference (to every forked process too).
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -40,6 +41,18 @@ struct options {
   double connect_timeout = 10;
   std::size_t payload = 0;  // padding bytes added to each message's data
   std::string plot_dir;     // empty: no plots
+
+  // What each connection presents in its upgrade (Authorization: Bearer):
+  // at most one of a fixed token, or tokens minted here with an HS256
+  // secret or a PEM private key (RS256, ES256). All empty: no token.
+  std::string token;
+  std::string token_secret;
+  std::string token_key_file;
+  // Minted tokens expire this long after they are made: an hour outlasts
+  // any run here, and a server closes a connection whose token expires.
+  std::int64_t token_ttl = 3600;
+
+  bool mints_tokens() const { return !token_secret.empty() || !token_key_file.empty(); }
 
   bool closed_loop() const { return rate == 0; }
   bool sends_messages() const {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <string>
 
 #include "common/net.hpp"
 #include "scripts/loadtest/clock.hpp"
@@ -12,14 +13,16 @@
 #include "scripts/loadtest/plan.hpp"
 #include "scripts/loadtest/stats.hpp"
 #include "scripts/loadtest/target.hpp"
+#include "scripts/loadtest/token_source.hpp"
 
 namespace switchboard::load {
 
 struct run_state {
   static constexpr nanos never = std::numeric_limits<nanos>::max();
 
-  run_state(asio::io_context& c, const options& o, const plan& p, const share& s, const target& t)
-      : ioc(c), opt(o), whole(p), part(s), to(t) {}
+  run_state(asio::io_context& c, const options& o, const plan& p, const share& s, const target& t,
+            const token_source& k)
+      : ioc(c), opt(o), whole(p), part(s), to(t), tokens(k) {}
 
   asio::io_context& ioc;
 
@@ -27,6 +30,7 @@ struct run_state {
   const plan& whole;
   const share& part;
   const target& to;
+  const token_source& tokens;
 
   stats total;          // cumulative, sent to the parent at the end
   histogram interval;   // latencies since the last progress tick
@@ -40,6 +44,10 @@ struct run_state {
   bool stopping = false;
 
   bool in_window(nanos t) const { return t >= window_begin && t < window_end; }
+
+  // The token of this process's connection (or churn loop) `n`; see
+  // token_source::token_for.
+  std::string token_for(std::uint64_t n) const { return tokens.token_for(part.index, n); }
 
   // A latency sample whose clock started at `from` (a scheduled time).
   void record_latency(nanos from, nanos now) {
