@@ -23,6 +23,10 @@ constexpr auto recovery_bound = 15s;
 // the liveness timeout (3 s by default), after which it would be taken for dead.
 constexpr auto frozen_for = 700ms;
 
+// broadcast_until_acked retries with no pause, far above any request
+// budget: these tests are about recovery, so the budget is off.
+const std::vector<std::string> no_budget{"--client-rate", "0"};
+
 long long ms_since(clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start).count();
 }
@@ -80,7 +84,7 @@ json broadcast_until_acked(ws_client& sender, const std::string& tag,
 }
 
 TEST_F(cluster_test, redis_outage_keeps_clients_and_recovers) {
-  start_server();
+  start_server({.extra_flags = no_budget});
   ws_client a0 = connect_on(0);
   ws_client b1 = connect_on(1);
 
@@ -110,7 +114,7 @@ TEST_F(cluster_test, redis_outage_keeps_clients_and_recovers) {
 // The server holds acks back until every worker has resubscribed: the first
 // acked broadcast must reach the other worker too. Repeated, from either side.
 TEST_F(cluster_test, first_ack_after_redis_restart_reaches_every_worker) {
-  start_server();
+  start_server({.extra_flags = no_budget});
   ws_client a0 = connect_on(0);
   ws_client b1 = connect_on(1);
   constexpr int rounds = 5;
@@ -163,7 +167,7 @@ void expect_ack_to_wait_for_frozen_worker(ws_client& sender, ws_client& receiver
 // while Redis comes back, so it cannot resubscribe; its clients are still
 // connected, so no ack may come before it is back. Once each way.
 TEST_F(cluster_test, acks_wait_for_a_worker_that_is_slow_to_resubscribe) {
-  start_server();
+  start_server({.extra_flags = no_budget});
   ws_client a0 = connect_on(0);
   ws_client b1 = connect_on(1);
   for (auto [sender, receiver] : {std::pair{&a0, &b1}, std::pair{&b1, &a0}}) {
@@ -180,7 +184,7 @@ TEST_F(cluster_test, acks_wait_for_a_worker_that_is_slow_to_resubscribe) {
 // worker may ack before the new node has resubscribed.
 TEST_F(cluster_test, acks_wait_for_a_node_that_joined_just_before_redis_restarted) {
   // A heartbeat of 10/3 s makes the window certain rather than likely.
-  const std::vector<std::string> flags{"--liveness-seconds", "10"};
+  const std::vector<std::string> flags{"--liveness-seconds", "10", "--client-rate", "0"};
   start_server({.workers = 1, .node = "first", .extra_flags = flags});
   ws_client sender = connect();
   node_process joined(switchboard_binary, redis(), {.workers = 1, .node = "joined", .extra_flags = flags});
@@ -194,7 +198,7 @@ TEST_F(cluster_test, acks_wait_for_a_node_that_joined_just_before_redis_restarte
 // Redis goes away again while worker 0 still waits for worker 1 to come
 // back from the previous restart: worker 1 must still be waited for.
 TEST_F(cluster_test, acks_wait_across_a_second_redis_restart_during_recovery) {
-  start_server();
+  start_server({.extra_flags = no_budget});
   ws_client a0 = connect_on(0);
   ws_client b1 = connect_on(1);
   const pid_t b1_worker = server().worker_serving(b1.local_port());
@@ -228,7 +232,7 @@ TEST_F(cluster_test, acks_wait_across_a_second_redis_restart_during_recovery) {
 }
 
 TEST_F(cluster_test, killed_worker_is_replaced_and_the_other_keeps_its_clients) {
-  start_server();
+  start_server({.extra_flags = no_budget});
   ws_client a0 = connect_on(0);
   ws_client b1 = connect_on(1);
   const pid_t victim = server().worker_serving(b1.local_port());
