@@ -15,7 +15,7 @@
 #include "server/cluster/bus.hpp"
 #include "server/cluster/presence_store.hpp"
 #include "server/cluster/publisher.hpp"
-#include "server/cluster/redis_keys.hpp"
+#include "common/protocol/redis_keys.hpp"
 #include "server/net/admission.hpp"
 #include "server/net/expiry_wheel.hpp"
 #include "server/net/hub.hpp"

@@ -10,6 +10,7 @@ char letter(scope kind) {
     case scope::broadcast: return 'b';
     case scope::direct: return 'd';
     case scope::room: return 'r';
+    case scope::user: return 'u';
   }
   return '?';
 }
@@ -36,6 +37,7 @@ std::optional<envelope_view> decode_envelope(std::string_view bytes) {
     case 'b': out.kind = scope::broadcast; break;
     case 'd': out.kind = scope::direct; break;
     case 'r': out.kind = scope::room; break;
+    case 'u': out.kind = scope::user; break;
     default: return std::nullopt;
   }
   out.target = bytes.substr(2, newline - 2);

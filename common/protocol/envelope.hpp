@@ -3,11 +3,12 @@
 //
 //   "1" <scope letter> <target> "\n" <frame>
 //
-// The scope letter is b (broadcast), d (direct) or r (room); the target is
-// empty for broadcast, the recipient id for direct, the room name for room.
-// Neither ids nor room names can hold a newline, so the header ends at the
-// first one. The frame is the exact text every recipient gets, so a receiving
-// worker routes on the header and never parses JSON.
+// The scope letter is b (broadcast), d (direct), r (room) or u (user); the
+// target is empty for broadcast, the recipient id for direct, the room name
+// for room, the user id for user. No id, room name or user id can hold a
+// newline, so the header ends at the first one. The frame is the exact text
+// every recipient gets, so a receiving worker routes on the header and never
+// parses JSON.
 
 #include <optional>
 #include <string>

@@ -99,6 +99,9 @@ std::string message_frame(scope s, std::string_view from, std::string_view targe
   } else if (s == scope::room) {
     out += ",\"room\":";
     out += json_quote(target);
+  } else if (s == scope::user) {
+    out += ",\"user\":";
+    out += json_quote(target);
   }
   out += ",\"data\":";
   out += data;

@@ -12,10 +12,10 @@
 
 namespace switchboard::protocol {
 
-enum class scope { broadcast, direct, room };
+enum class scope { broadcast, direct, room, user };
 // One past the last scope: metrics keeps a counter per scope, labelled with
 // to_string.
-inline constexpr std::size_t scope_count = 3;
+inline constexpr std::size_t scope_count = 4;
 
 // As error.hpp's: a new scope does not compile until it has a name, and the
 // count is checked against the names.
@@ -26,6 +26,7 @@ constexpr std::string_view to_string(scope s) {
     case scope::broadcast: return "broadcast";
     case scope::direct: return "direct";
     case scope::room: return "room";
+    case scope::user: return "user";
   }
   return "unknown";
 }
@@ -49,8 +50,8 @@ std::string presence_frame(std::string_view room, const std::vector<std::string>
 // lifetime": `reason` is "forbidden" when a refreshed token no longer allows it).
 std::string left_frame(std::string_view room, std::string_view reason);
 
-// A delivery. `target` is the recipient id for direct and the room for room;
-// it is ignored for broadcast. `from_user`: the sender's user id, empty for
+// A delivery. `target` is the recipient id for direct, the room for room
+// and the user id for user; it is ignored for broadcast. `from_user`: the sender's user id, empty for
 // an anonymous sender (the frame then has no `from_user`).
 std::string message_frame(scope s, std::string_view from, std::string_view target, std::string_view data,
                           std::string_view from_user = {});

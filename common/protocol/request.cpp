@@ -67,6 +67,12 @@ bool is_valid_client_id(std::string_view id) {
   return true;
 }
 
+std::optional<std::string_view> personal_room_user(std::string_view room) {
+  constexpr std::string_view prefix = "user:";
+  if (!room.starts_with(prefix)) return std::nullopt;
+  return room.substr(prefix.size());
+}
+
 bool is_valid_room_name(std::string_view room) {
   if (room.empty() || room.size() > 128) return false;
   for (std::size_t i = 0; i < room.size(); ++i) {
@@ -112,10 +118,20 @@ parse_result parse_request(std::string_view text) {
                     *type == request_type::presence;
 
   if (*type == request_type::direct) {
-    const std::string* to = string_field(doc, "to");
-    if (to == nullptr) return fail(error_kind::bad_request, "to must be a string", ref);
-    if (!is_valid_client_id(*to)) return fail(error_kind::bad_request, "to is not a valid client id", ref);
-    req.to = *to;
+    // To a connection by `to`, or (v2) to every connection of a user.
+    if (doc.contains("user")) {
+      if (doc.contains("to")) return fail(error_kind::bad_request, "direct takes to or user, not both", ref);
+      const std::string* user = string_field(doc, "user");
+      if (user == nullptr) return fail(error_kind::bad_request, "user must be a string", ref);
+      if (!is_valid_room_name(*user))
+        return fail(error_kind::bad_request, "user must be 1 to 128 bytes without control characters", ref);
+      req.user = *user;
+    } else {
+      const std::string* to = string_field(doc, "to");
+      if (to == nullptr) return fail(error_kind::bad_request, "to must be a string", ref);
+      if (!is_valid_client_id(*to)) return fail(error_kind::bad_request, "to is not a valid client id", ref);
+      req.to = *to;
+    }
   }
   if (needs_room) {
     const std::string* room = string_field(doc, "room");

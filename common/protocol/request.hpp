@@ -42,7 +42,8 @@ struct request {
   request_type type{};
   // The client's `ref` as JSON text ("7" or "\"abc\""), echoed verbatim.
   std::optional<std::string> ref;
-  std::string to;    // direct
+  std::string to;    // direct to a connection
+  std::string user;  // direct to a user (instead of `to`)
   std::string room;  // join, leave, room, presence
   std::string data;  // broadcast, direct, room: the `data` value as JSON text
   std::string token;  // refresh
@@ -61,6 +62,9 @@ using parse_result = std::variant<request, request_error>;
 inline constexpr int max_json_depth = 64;
 
 parse_result parse_request(std::string_view text);
+
+// (v2) `user:U` is U's personal room: U, or nullopt for any other room.
+std::optional<std::string_view> personal_room_user(std::string_view room);
 
 // 1 to 64 characters of [A-Za-z0-9._:-].
 bool is_valid_client_id(std::string_view id);

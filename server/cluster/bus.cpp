@@ -72,7 +72,7 @@ void bus::start() {
   // The subscriber resubscribes by itself after every reconnect; these first
   // calls only put the channels on its list, and nobody awaits the answer:
   // on_ready tells when all of them are held.
-  for (auto channel : {keys_.broadcast_channel(), own_channel_, probe_.channel(), hello_channel_})
+  for (auto channel : {keys_.broadcast_channel(), keys_.users_channel(), own_channel_, probe_.channel(), hello_channel_})
     spawn(control_.executor(), subscriber_.subscribe(std::move(channel)), "subscribe");
 }
 

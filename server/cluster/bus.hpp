@@ -19,7 +19,7 @@
 #include "common/redis/subscriber.hpp"
 #include "common/metrics.hpp"
 #include "server/cluster/delivery_sink.hpp"
-#include "server/cluster/redis_keys.hpp"
+#include "common/protocol/redis_keys.hpp"
 #include "server/cluster/subscription_probe.hpp"
 #include "server/cluster/worker_registry.hpp"
 

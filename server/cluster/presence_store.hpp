@@ -23,7 +23,7 @@
 #include "common/keyed_lanes.hpp"
 #include "common/net.hpp"
 #include "common/redis/pool.hpp"
-#include "server/cluster/redis_keys.hpp"
+#include "common/protocol/redis_keys.hpp"
 
 namespace switchboard {
 

@@ -9,6 +9,7 @@ std::optional<std::string> publisher::channel_for(protocol::scope scope, std::st
   switch (scope) {
     case protocol::scope::broadcast: return keys_.broadcast_channel();
     case protocol::scope::room: return keys_.room_channel(target);
+    case protocol::scope::user: return keys_.users_channel();
     case protocol::scope::direct:
       // A client id names the worker that owns it: only that one is told.
       if (auto worker = protocol::worker_key_of(target)) return keys_.direct_channel(*worker);

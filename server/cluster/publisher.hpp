@@ -15,7 +15,7 @@
 #include "common/net.hpp"
 #include "common/protocol/frames.hpp"
 #include "server/cluster/bus.hpp"
-#include "server/cluster/redis_keys.hpp"
+#include "common/protocol/redis_keys.hpp"
 
 namespace switchboard {
 

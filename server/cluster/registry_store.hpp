@@ -17,7 +17,7 @@
 
 #include "common/net.hpp"
 #include "common/redis/client.hpp"
-#include "server/cluster/redis_keys.hpp"
+#include "common/protocol/redis_keys.hpp"
 
 namespace switchboard {
 

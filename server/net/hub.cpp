@@ -8,35 +8,56 @@ namespace {
 
 const std::vector<std::string> no_rooms;
 
+// Order among members does not matter: the last takes the leaver's place.
+void remove_member(std::vector<recipient*>& members, recipient* who) {
+  auto at = std::find(members.begin(), members.end(), who);
+  *at = members.back();
+  members.pop_back();
+}
+
 }  // namespace
 
-void hub::add(recipient& who) { clients_.emplace(who.id(), client{&who, {}}); }
+void hub::add(recipient& who) {
+  clients_.emplace(who.id(), client{&who, {}});
+  if (!who.user().empty()) users_[who.user()].push_back(&who);
+}
 
 void hub::remove(recipient& who) {
   assert(rooms_of(who).empty() && "a recipient leaves its rooms before the hub");
   clients_.erase(who.id());
+  if (who.user().empty()) return;
+  auto it = users_.find(who.user());
+  remove_member(it->second, &who);
+  if (it->second.empty()) users_.erase(it);
 }
 
 void hub::deliver(protocol::scope kind, std::string_view target, const std::shared_ptr<const std::string>& frame) {
+  auto& delivered = metrics_.deliveries[static_cast<std::size_t>(kind)];
+  // A broadcast, room or user delivery hands one frame to many sockets:
+  // their writes go out together.
+  auto to_all = [&](const std::vector<recipient*>& members) {
+    send_ring::batch batch(sends_);
+    for (auto* member : members) member->send(frame);
+    metrics::add(delivered, members.size());
+  };
   switch (kind) {
     case protocol::scope::broadcast: {
       send_ring::batch batch(sends_);
       for (auto& [id, c] : clients_) c.who->send(frame);
-      metrics::add(metrics_.deliveries[0], clients_.size());
+      metrics::add(delivered, clients_.size());
       break;
     }
     case protocol::scope::direct:
       if (auto it = clients_.find(target); it != clients_.end()) {
         it->second.who->send(frame);
-        metrics::add(metrics_.deliveries[1]);
+        metrics::add(delivered);
       }
       break;
     case protocol::scope::room:
-      if (auto it = rooms_.find(target); it != rooms_.end()) {
-        send_ring::batch batch(sends_);
-        for (auto* member : it->second) member->send(frame);
-        metrics::add(metrics_.deliveries[2], it->second.size());
-      }
+      if (auto it = rooms_.find(target); it != rooms_.end()) to_all(it->second);
+      break;
+    case protocol::scope::user:
+      if (auto it = users_.find(target); it != users_.end()) to_all(it->second);
       break;
   }
 }
@@ -60,9 +81,7 @@ bool hub::leave(const std::string& room, recipient& who) {
 
   auto it = rooms_.find(room);
   auto& members = it->second;
-  auto at = std::find(members.begin(), members.end(), &who);
-  *at = members.back();
-  members.pop_back();
+  remove_member(members, &who);
   if (!members.empty()) return false;
   rooms_.erase(it);
   return true;

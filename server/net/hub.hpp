@@ -1,7 +1,8 @@
 #pragma once
-// The worker's local registry: client id -> recipient, and room membership,
-// both directions (a room's local members, a client's rooms): the hub is
-// their one owner. Delivery hands the same immutable frame to every local
+// The worker's local registry: client id -> recipient, user id -> its
+// local connections (its personal room here), and room membership, both
+// directions (a room's local members, a client's rooms): the hub is their
+// one owner. Delivery hands the same immutable frame to every local
 // recipient and never re-enters the hub.
 
 #include <cstddef>
@@ -66,6 +67,8 @@ class hub final : public delivery_sink {
 
   // Keyed by a view of the recipient's own id, which lives as long as the entry.
   std::unordered_map<std::string_view, client> clients_;
+  // user id -> the user's local connections; anonymous ones are not here.
+  room_map users_;
   // A vector, not a set: delivery walks it per message, joins and leaves are rare.
   room_map rooms_;
   metrics::worker_metrics& metrics_;

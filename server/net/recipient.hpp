@@ -14,6 +14,8 @@ namespace switchboard {
 class recipient {
  public:
   virtual const std::string& id() const = 0;
+  // The user id from its token; empty for an anonymous connection.
+  virtual const std::string& user() const = 0;
   // Queues `frame`; never waits (see ws_session::send).
   virtual void send(std::shared_ptr<const std::string> frame) = 0;
   // Flushes what is queued, then closes with `code`.

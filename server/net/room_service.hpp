@@ -13,7 +13,7 @@
 #include "common/redis/client.hpp"
 #include "common/redis/subscriber.hpp"
 #include "server/cluster/presence_store.hpp"
-#include "server/cluster/redis_keys.hpp"
+#include "common/protocol/redis_keys.hpp"
 #include "server/net/hub.hpp"
 #include "server/net/recipient.hpp"
 

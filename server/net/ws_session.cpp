@@ -142,7 +142,8 @@ void ws_session::on_message(std::string_view text) {
     send(protocol::pong_frame(req.ref));
     return read_message();
   }
-  if (req.type == protocol::request_type::direct && !publisher::reaches_anyone(protocol::scope::direct, req.to)) {
+  if (req.type == protocol::request_type::direct && req.user.empty() &&
+      !publisher::reaches_anyone(protocol::scope::direct, req.to)) {
     if (req.ref) send(protocol::ack_frame(*req.ref));
     return read_message();
   }
@@ -163,6 +164,7 @@ void ws_session::on_message(std::string_view text) {
 
 std::optional<std::string_view> ws_session::forbidden(const protocol::request& req) const {
   using protocol::request_type;
+  auto personal = protocol::personal_room_user(req.room);
   switch (req.type) {
     case request_type::broadcast:
       if (!ctx_.cfg.client_broadcast) return "client broadcasts are switched off on this server";
@@ -172,13 +174,26 @@ std::optional<std::string_view> ws_session::forbidden(const protocol::request& r
       if (grants_ && !grants_->direct) return "the token does not allow direct messages";
       return std::nullopt;
     case request_type::join:
+    case request_type::leave:
+      // One's own personal room whatever the claims; nobody else's ever.
+      if (personal) {
+        if (user_.empty() || *personal != user_) return "a personal room belongs to its user alone";
+        return std::nullopt;
+      }
+      if (req.type == request_type::join && grants_ && !grants_->rooms.matches(req.room))
+        return "the token does not allow this room";
+      return std::nullopt;
     case request_type::presence:
       if (grants_ && !grants_->rooms.matches(req.room)) return "the token does not allow this room";
       return std::nullopt;
     case request_type::room:
+      // A message to user:U is a direct to U, allowed by the same claim.
+      if (personal) {
+        if (grants_ && !grants_->direct) return "the token does not allow direct messages";
+        return std::nullopt;
+      }
       if (grants_ && !grants_->publish.matches(req.room)) return "the token does not allow publishing to this room";
       return std::nullopt;
-    case request_type::leave:
     case request_type::ping:
     case request_type::refresh:
       return std::nullopt;
@@ -194,10 +209,17 @@ asio::awaitable<void> ws_session::serve(protocol::request req) {
       co_await publish(scope::broadcast, req, {});
       break;
     case request_type::direct:
-      co_await publish(scope::direct, req, req.to);
+      if (req.user.empty()) co_await publish(scope::direct, req, req.to);
+      else co_await publish(scope::user, req, req.user);
       break;
     case request_type::join:
     case request_type::leave: {
+      // One's own personal room: a member from before the welcome to the
+      // close, whatever it asks.
+      if (protocol::personal_room_user(req.room)) {
+        if (req.ref) send(protocol::ack_frame(*req.ref));
+        break;
+      }
       auto failed = req.type == request_type::join ? co_await ctx_.rooms.join(*this, req.room)
                                                    : co_await ctx_.rooms.leave(*this, req.room);
       if (failed) {
@@ -208,9 +230,16 @@ asio::awaitable<void> ws_session::serve(protocol::request req) {
       break;
     }
     case request_type::room:
-      co_await publish(scope::room, req, req.room);
+      if (auto user = protocol::personal_room_user(req.room)) co_await publish(scope::user, req, *user);
+      else co_await publish(scope::room, req, req.room);
       break;
     case request_type::presence: {
+      // Connections join their personal room without a word to Redis, so
+      // there is no cluster-wide list of them to give.
+      if (protocol::personal_room_user(req.room)) {
+        answer_error(protocol::error_kind::bad_request, "a personal room has no presence list", req.ref);
+        break;
+      }
       auto members = co_await ctx_.rooms.members(req.room);
       if (members) {
         send(protocol::presence_frame(req.room, *members, req.ref));

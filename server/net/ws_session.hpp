@@ -51,6 +51,7 @@ class ws_session final : public recipient, public expiring, public std::enable_s
   void close(websocket::close_code code, std::string_view reason) override;
 
   const std::string& id() const override { return id_; }
+  const std::string& user() const override { return user_; }
 
   // The token's deadline has passed: closes with 4001.
   void expire() override;

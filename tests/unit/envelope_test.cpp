@@ -13,7 +13,7 @@ TEST(envelope, round_trip_for_each_scope) {
     std::string target;
   };
   for (const auto& [kind, target] : {sample{scope::broadcast, ""}, sample{scope::direct, "0123456789abcdef.12"},
-                                     sample{scope::room, "lobby with spaces \xc3\xa9"}}) {
+                                     sample{scope::room, "lobby with spaces \xc3\xa9"}, sample{scope::user, "alice"}}) {
     const std::string frame = R"({"type":"message","data":1})";
     std::string bytes = encode_envelope(kind, target, frame);
     auto decoded = decode_envelope(bytes);
@@ -28,6 +28,7 @@ TEST(envelope, wire_format) {
   EXPECT_EQ(encode_envelope(scope::broadcast, "", "{}"), "1b\n{}");
   EXPECT_EQ(encode_envelope(scope::direct, "a.1", "{}"), "1da.1\n{}");
   EXPECT_EQ(encode_envelope(scope::room, "r", "{}"), "1rr\n{}");
+  EXPECT_EQ(encode_envelope(scope::user, "alice", "{}"), "1ualice\n{}");
   // A broadcast has no target, whatever the caller passes.
   EXPECT_EQ(encode_envelope(scope::broadcast, "stray", "{}"), "1b\n{}");
 }

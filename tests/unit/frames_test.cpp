@@ -122,6 +122,13 @@ TEST(frames, message_for_each_scope) {
   EXPECT_EQ(
       parse_frame(message_frame(scope::room, "server", "lobby", "null")),
       (json{{"type", "message"}, {"scope", "room"}, {"from", "server"}, {"room", "lobby"}, {"data", nullptr}}));
+  EXPECT_EQ(parse_frame(message_frame(scope::user, "a.1", "alice", "1", "bob")),
+            (json{{"type", "message"},
+                  {"scope", "user"},
+                  {"from", "a.1"},
+                  {"from_user", "bob"},
+                  {"user", "alice"},
+                  {"data", 1}}));
 }
 
 TEST(frames, odd_room_names_are_quoted) {

@@ -14,8 +14,9 @@ namespace {
 // A recipient that keeps what it was handed.
 class kept_frames final : public recipient {
  public:
-  explicit kept_frames(std::string id) : id_(std::move(id)) {}
+  explicit kept_frames(std::string id, std::string user = {}) : id_(std::move(id)), user_(std::move(user)) {}
   const std::string& id() const override { return id_; }
+  const std::string& user() const override { return user_; }
   void send(std::shared_ptr<const std::string> frame) override { frames.push_back(std::move(frame)); }
   void close(websocket::close_code code, std::string_view) override { closed_with = code; }
 
@@ -24,6 +25,7 @@ class kept_frames final : public recipient {
 
  private:
   std::string id_;
+  std::string user_;
 };
 
 class hub_test : public ::testing::Test {
@@ -46,7 +48,8 @@ class hub_test : public ::testing::Test {
   metrics::worker_metrics counters_{};
   send_ring sends_;
   hub hub_{counters_, sends_};
-  kept_frames a_{"a"}, b_{"b"}, c_{"c"};
+  // a and c are two connections of alice; b is anonymous.
+  kept_frames a_{"a", "alice"}, b_{"b"}, c_{"c", "alice"};
 };
 
 TEST_F(hub_test, BroadcastReachesEveryoneWithOneSharedFrame) {
@@ -67,6 +70,28 @@ TEST_F(hub_test, DirectReachesOnlyItsTarget) {
   EXPECT_EQ(*b_.frames[0], "to b");
   EXPECT_TRUE(c_.frames.empty());
   EXPECT_EQ(metrics::get(counters_.deliveries[1]), 1u);
+}
+
+TEST_F(hub_test, UserReachesEveryLocalConnectionOfThatUser) {
+  hub_.deliver(protocol::scope::user, "alice", frame("to alice"));
+  hub_.deliver(protocol::scope::user, "bob", frame("nobody here"));
+  ASSERT_EQ(a_.frames.size(), 1u);
+  ASSERT_EQ(c_.frames.size(), 1u);
+  EXPECT_EQ(a_.frames[0].get(), c_.frames[0].get());
+  EXPECT_TRUE(b_.frames.empty());
+  EXPECT_EQ(metrics::get(counters_.deliveries[3]), 2u);
+}
+
+TEST_F(hub_test, AConnectionThatLeavesNoLongerHearsItsUser) {
+  kept_frames extra("d", "alice");
+  hub_.add(extra);
+  hub_.remove(extra);
+  hub_.remove(a_);
+  hub_.deliver(protocol::scope::user, "alice", frame("to alice"));
+  EXPECT_TRUE(a_.frames.empty());
+  EXPECT_TRUE(extra.frames.empty());
+  EXPECT_EQ(c_.frames.size(), 1u);
+  hub_.add(a_);  // the fixture removes it again
 }
 
 TEST_F(hub_test, RoomReachesItsMembersOnly) {

@@ -212,6 +212,26 @@ TEST(request, room_names_in_requests) {
   EXPECT_EQ(parse_ok(R"({"type":"join","room":"caf\u00e9 \"x\""})").room, "caf\xc3\xa9 \"x\"");
 }
 
+TEST(request, direct_to_a_user) {
+  auto req = parse_ok(R"({"type":"direct","user":"alice","data":1})");
+  EXPECT_EQ(req.user, "alice");
+  EXPECT_EQ(req.to, "");
+  EXPECT_EQ(parse_error(R"({"type":"direct","user":"alice","to":"a.1","data":1})").message,
+            "direct takes to or user, not both");
+  EXPECT_EQ(parse_error(R"({"type":"direct","user":7,"data":1})").message, "user must be a string");
+  EXPECT_EQ(parse_error(R"({"type":"direct","user":"","data":1})").kind, error_kind::bad_request);
+  EXPECT_EQ(parse_error(R"({"type":"direct","user":"a\u0001","data":1})").kind, error_kind::bad_request);
+  EXPECT_EQ(parse_error(R"({"type":"direct","user":"alice"})").message, "data is missing");
+}
+
+TEST(request, personal_rooms_name_their_user) {
+  EXPECT_EQ(personal_room_user("user:alice"), "alice");
+  EXPECT_EQ(personal_room_user("user:"), "");
+  EXPECT_EQ(personal_room_user("users:alice"), std::nullopt);
+  EXPECT_EQ(personal_room_user("User:alice"), std::nullopt);
+  EXPECT_EQ(personal_room_user("lobby"), std::nullopt);
+}
+
 TEST(request, refresh_carries_its_token) {
   auto req = parse_ok(R"({"type":"refresh","token":"a.b.c","ref":4})");
   EXPECT_EQ(req.type, request_type::refresh);

@@ -1,6 +1,8 @@
 #pragma once
 // Every Redis key and channel name the cluster uses, in one place. All start
-// with the configured prefix, so several clusters can share one Redis.
+// with the configured prefix, so several clusters can share one Redis. The
+// channels are part of the public bus format (docs/protocol.md, "Publishing
+// without HTTP"): a program that writes envelopes to them publishes.
 
 #include <string>
 #include <string_view>
@@ -15,6 +17,9 @@ class redis_keys {
   std::string broadcast_channel() const { return join("broadcast"); }
   std::string direct_channel(std::string_view worker) const { return join("direct:", worker); }
   std::string room_channel(std::string_view room) const { return join("room:", room); }
+  // Every worker listens here; each delivers to its own connections of the
+  // user the envelope names, so a personal room costs no subscription.
+  std::string users_channel() const { return join("users"); }
   std::string probe_channel(std::string_view worker) const { return join("probe:", worker); }
   // A new worker says hello here before it welcomes its first client.
   std::string hello_channel() const { return join("hello"); }
