@@ -8,10 +8,11 @@
 #   scripts/bench.sh                      # Switchboard only, full matrix
 #   scripts/bench.sh --compare            # Switchboard and the Node baseline
 #   scripts/bench.sh --quick --only fanout-1k,direct
+#   scripts/bench.sh --quick --only connect-rate --auth rs256
 #
-# Everything is kept under build/bench/<timestamp>/: the load tester's JSON
-# lines and progress, per-second server samples, the servers' logs and
-# /metrics, results.jsonl and table.md.
+# Everything is kept under build/bench/<timestamp>/ (or --out DIR): the load
+# tester's JSON lines and progress, per-second server samples, the servers'
+# logs and /metrics, results.jsonl and table.md.
 set -Eeuo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -31,6 +32,11 @@ Usage: scripts/bench.sh [options]
                     fanout-1k fanout-10k fanout-max direct rooms hold
                     connect-rate
   --workers N       worker processes of each server (default 2)
+  --auth MODE       none (default), hs256, rs256 or es256: start Switchboard
+                    with a fresh key of that kind (--auth-secret, or
+                    --auth-public-key with the public half) and have the
+                    load tester mint a token per connection with it
+                    (--token-secret / --token-key); Switchboard only
   --plot            also write the load tester's CSV and PNG charts per run
   --no-build        use build/ as it is (default: build switchboard and
                     switchboard-load first, as scripts/load.sh does)
@@ -38,10 +44,14 @@ Usage: scripts/bench.sh [options]
                     measure this switchboard binary instead of
                     build/server/switchboard (an older build, for a
                     before/after on the same machine)
+  --load-bin PATH   run this switchboard-load instead of
+                    build/scripts/loadtest/switchboard-load
+  --out DIR         keep the run's files in DIR instead of
+                    build/bench/<timestamp>/
   -h, --help        print this help and exit
 
 The table goes to stdout; progress to stderr. Output directory:
-build/bench/<timestamp>/ (printed at the start).
+build/bench/<timestamp>/ or --out (printed at the start).
 EOF
 }
 
@@ -57,6 +67,9 @@ workers=2
 plot=0
 build=1
 custom_bin=""
+custom_load_bin=""
+out_dir=""
+auth=none
 while [ $# -gt 0 ]; do
   case "$1" in
     --compare) targets=(switchboard baseline) ;;
@@ -72,12 +85,25 @@ while [ $# -gt 0 ]; do
     --no-build) build=0 ;;
     --switchboard-bin) custom_bin="${2:?--switchboard-bin needs a path}"; shift ;;
     --switchboard-bin=*) custom_bin="${1#*=}" ;;
+    --load-bin) custom_load_bin="${2:?--load-bin needs a path}"; shift ;;
+    --load-bin=*) custom_load_bin="${1#*=}" ;;
+    --out) out_dir="${2:?--out needs a directory}"; shift ;;
+    --out=*) out_dir="${1#*=}" ;;
+    --auth) auth="${2:?--auth needs none, hs256, rs256 or es256}"; shift ;;
+    --auth=*) auth="${1#*=}" ;;
     -h | --help) usage; exit 0 ;;
     *) printf 'bench.sh: unknown option %s\n' "$1" >&2; usage >&2; exit 2 ;;
   esac
   shift
 done
 [[ "$workers" =~ ^[1-9][0-9]*$ ]] || die "--workers: expected a positive integer, got '$workers'"
+case "$auth" in
+  none | hs256 | rs256 | es256) ;;
+  *) die "--auth: expected none, hs256, rs256 or es256, got '$auth'" ;;
+esac
+if [ "$auth" != none ] && [[ " ${targets[*]} " == *" baseline "* ]]; then
+  die "--auth: the Node baseline checks no tokens; use --auth without --compare or --baseline-only"
+fi
 if [ -z "$duration" ]; then duration=$([ "$quick" = 1 ] && echo 5 || echo 30); fi
 [[ "$duration" =~ ^[0-9]+$ ]] && [ "$duration" -ge 2 ] || die "--duration: expected whole seconds, at least 2, got '$duration'"
 scenarios=("${all_scenarios[@]}")
@@ -142,7 +168,7 @@ else
   [ "$plot" = 1 ] && ! command -v gnuplot >/dev/null && install_packages gnuplot-nox
 fi
 switchboard_bin="${custom_bin:-$SWITCHBOARD_ROOT/build/server/switchboard}"
-load_bin="$SWITCHBOARD_ROOT/build/scripts/loadtest/switchboard-load"
+load_bin="${custom_load_bin:-$SWITCHBOARD_ROOT/build/scripts/loadtest/switchboard-load}"
 [ -x "$switchboard_bin" ] || die "missing $switchboard_bin (run without --no-build)"
 [ -x "$load_bin" ] || die "missing $load_bin (run without --no-build)"
 command -v redis-server >/dev/null || install_packages redis-server redis-tools
@@ -158,7 +184,7 @@ if [[ " ${targets[*]} " == *" baseline "* ]]; then
   fi
 fi
 
-out="$SWITCHBOARD_ROOT/build/bench/$(date +%Y%m%d-%H%M%S)"
+out="${out_dir:-$SWITCHBOARD_ROOT/build/bench/$(date +%Y%m%d-%H%M%S)}"
 mkdir -p "$out/bin"
 # Run from links to today's binaries: a rebuild meanwhile (the linker
 # writes a new file) does not change what is measured halfway.
@@ -168,6 +194,26 @@ link_or_copy "$load_bin" "$out/bin/switchboard-load"
 switchboard_bin="$out/bin/switchboard"
 load_bin="$out/bin/switchboard-load"
 clk_tck=$(getconf CLK_TCK)
+
+# --auth: one fresh key for the whole invocation. The server gets the
+# secret through its environment, the load tester on its command line (and
+# so in each run's .cmd file: it is a throwaway key).
+server_env=()
+server_auth=()
+load_auth=()
+case "$auth" in
+  hs256)
+    auth_secret=$(openssl rand -hex 32)
+    server_env=(SWITCHBOARD_AUTH_SECRET="$auth_secret")
+    load_auth=(--token-secret "$auth_secret") ;;
+  rs256 | es256)
+    if [ "$auth" = rs256 ]; then key_args=(-algorithm RSA -pkeyopt rsa_keygen_bits:2048)
+    else key_args=(-algorithm EC -pkeyopt ec_paramgen_curve:P-256); fi
+    openssl genpkey "${key_args[@]}" -out "$out/auth-key.pem" 2>/dev/null || die "openssl genpkey failed"
+    openssl pkey -in "$out/auth-key.pem" -pubout -out "$out/auth-public.pem" || die "openssl pkey failed"
+    server_auth=(--auth-public-key "$out/auth-public.pem")
+    load_auth=(--token-key "$out/auth-key.pem") ;;
+esac
 
 # --------------------------------------------------------------- cleanup
 
@@ -261,7 +307,7 @@ start_server() {
   server_port=$(free_port)
   case "$target" in
     switchboard)
-      setsid "$switchboard_bin" --bind 127.0.0.1 --port "$server_port" --workers "$workers" \
+      env "${server_env[@]}" setsid "$switchboard_bin" "${server_auth[@]}" --bind 127.0.0.1 --port "$server_port" --workers "$workers" \
         --redis "redis://127.0.0.1:$redis_port" --node bench --log-level warn --drain-seconds 1 >"$log" 2>&1 &
       ;;
     baseline)
@@ -344,6 +390,7 @@ run_one() {
   local args
   read -r -a args <<<"$(scenario_args "$scenario")"
   args+=(--url "ws://127.0.0.1:$server_port/ws")
+  [ "$target" = switchboard ] && args+=("${load_auth[@]}")
   [ "$plot" = 1 ] && args+=(--plot "$out/plots/$target-$scenario")
   say "$target $scenario: $(describe "$scenario")"
   echo "switchboard-load ${args[*]}" >"$base.cmd"
@@ -419,9 +466,9 @@ run_one() {
       }
       print "{" out "}"
     }' "$base.samples")
-  jq -c --arg target "$target" --arg scenario "$scenario" --argjson server "$server_json" \
+  jq -c --arg target "$target" --arg scenario "$scenario" --arg auth "$auth" --argjson server "$server_json" \
      --arg load_avg "$(cut -d' ' -f1-3 /proc/loadavg)" --argjson status "$rc" \
-     '{target: $target, scenario: $scenario, status: $status, load_avg: $load_avg, server: $server, load: .}' \
+     '{target: $target, scenario: $scenario, auth: $auth, status: $status, load_avg: $load_avg, server: $server, load: .}' \
      "$base.json" >>"$out/results.jsonl"
 }
 
@@ -480,7 +527,7 @@ say "output in $out"
   echo "switchboard-load: built $(stat -c %y "$load_bin"), sha256 $(sha256sum "$load_bin" | cut -c1-16)"
   echo "redis: $(redis-server --version)"
   command -v node >/dev/null && echo "node: $(node --version)"
-  echo "workers: $workers; duration: $duration s; warmup: $warmup s; quick: $quick"
+  echo "workers: $workers; duration: $duration s; warmup: $warmup s; quick: $quick; auth: $auth"
 } >"$out/machine.txt"
 : >"$out/results.jsonl"
 started=$(date +%s)
@@ -509,7 +556,7 @@ echo "uptime at end: $(uptime)" >>"$out/machine.txt"
 {
   echo "\`$command_line\`"
   echo
-  echo "Benchmark $(date -Is): $(nproc) cores, $workers workers per server, ${duration} s windows$([ "$quick" = 1 ] && echo ", --quick"); ran ${elapsed} s; load average $load_start at start, $load_end at end."
+  echo "Benchmark $(date -Is): $(nproc) cores, $workers workers per server, ${duration} s windows$([ "$quick" = 1 ] && echo ", --quick")$([ "$auth" != none ] && echo ", auth $auth (tokens minted by the load tester)"); ran ${elapsed} s; load average $load_start at start, $load_end at end."
   for target in "${targets[@]}"; do
     echo
     echo "### $([ "$target" = switchboard ] && echo Switchboard || echo "Node baseline (cluster + ws + ioredis)")"
