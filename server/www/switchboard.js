@@ -15,7 +15,8 @@
 //
 // What a rejected request means (err.code):
 //   a server code   the server refused it and did nothing ('bad_request',
-//                   'too_many_rooms', 'unavailable', ... see the protocol)
+//                   'too_many_rooms', 'unavailable', 'forbidden' (the token
+//                   does not allow it), 'rate_limited', ... see the protocol)
 //   'timeout'       no answer within requestTimeoutMs of the call; if it had
 //                   been sent, the server may still have carried it out
 //   'disconnected'  it was sent, and the connection dropped before the
@@ -24,6 +25,18 @@
 //   'queue_full'    made while disconnected with maxQueued requests waiting
 //   'too_large'     longer than maxMessageBytes once encoded; never sent
 //   'closed'        close() was called; queued requests are never sent
+//   'token_expired' the fixed `token` expired (the server closed with 4001):
+//                   the client has stopped, queued requests are never sent
+//
+// Auth: `connect(url, { token })` with a fixed JWT, or
+// `connect(url, { getToken })` with a function returning (a Promise of) one.
+// The token travels as ?token=... on the URL (browsers cannot set headers).
+// getToken is called before every connection attempt and before the token
+// expires: the client sends {"type":"refresh"} with a new one (see
+// refreshDelay for when), so a page stays connected for days with
+// short-lived tokens. A close with 4001 (token expired) is retried at once
+// with a token from getToken; with a fixed token it ends the client, since
+// the same token would be refused again.
 
 /** Defaults for {@link connect}; each one can be overridden in its options. */
 export const DEFAULTS = Object.freeze({
@@ -51,8 +64,17 @@ const POLICY_VIOLATION = 1008; // slow consumer: we could not keep up
 const SLOW_CONSUMER_ATTEMPT = 3;
 // Our own close code when the server does not welcome us in time.
 const NO_WELCOME = 4000;
-// Our own close code when a room could not be rejoined for a passing reason.
-const REJOIN_FAILED = 4001;
+// Our own close code when a room could not be rejoined for a passing reason
+// (not 4001: the server closes with that when the token expires).
+const REJOIN_FAILED = 4002;
+// The server's close when a connection's token expired without a refresh.
+const TOKEN_EXPIRED = 4001;
+// Refresh timing (refreshDelay): this long before exp at the latest, for a
+// token that lives long enough; never sooner than MIN_REFRESH_MS.
+const REFRESH_MARGIN_MS = 60000;
+const MIN_REFRESH_MS = 1000;
+// setTimeout fires at once for delays past 2^31 - 1 ms (24.8 days).
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** An error from a request; `code` says why (see the list at the top). */
 export class SwitchboardError extends Error {
@@ -84,6 +106,47 @@ export function backoffDelay(attempt, { initialMs, maxMs }, random = Math.random
   return Math.floor(random() * ceiling);
 }
 
+/**
+ * When to refresh a token that expires at `exp`: at 80 % of its remaining
+ * life or 60 s before exp, whichever is sooner, but not before half its
+ * remaining life (a 30 s token is refreshed after 15 s, not at once), and
+ * never sooner than 1 s. A 1 h token is refreshed after 48 min, a 5 min one
+ * after 4 min, a 2 min one after 1 min. This machine's clock is the measure;
+ * a token that has already expired by it gets no refresh (the server, whose
+ * clock rules, then closes with 4001 and the reconnect fetches a new one).
+ * @param {number | null} exp the token's `exp`, seconds since the epoch
+ * @param {number} [nowMs] Date.now(), for tests
+ * @returns {number | null} milliseconds, or null for no refresh
+ */
+export function refreshDelay(exp, nowMs = Date.now()) {
+  if (typeof exp !== 'number' || !Number.isFinite(exp)) return null;
+  const life = exp * 1000 - nowMs;
+  if (life <= 0) return null;
+  const delay = Math.min(0.8 * life, Math.max(life - REFRESH_MARGIN_MS, 0.5 * life));
+  return Math.min(MAX_TIMER_MS, Math.max(MIN_REFRESH_MS, Math.floor(delay)));
+}
+
+/**
+ * The `exp` claim of a JWT, read from its payload (base64url JSON) without
+ * checking the signature: the client only needs to know when to refresh.
+ * @param {string} token
+ * @returns {number | null} seconds since the epoch; null when the token has
+ *   no numeric exp or is not a JWT
+ */
+export function tokenExpiry(token) {
+  const parts = typeof token === 'string' ? token.split('.') : [];
+  if (parts.length !== 3) return null;
+  try {
+    const base64 = parts[1].replace(/-/g, '+').replace(/_/g, '/');
+    const binary = atob(base64 + '='.repeat((4 - (base64.length % 4)) % 4));
+    const claims = JSON.parse(new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0))));
+    const exp = claims?.exp;
+    return typeof exp === 'number' && Number.isFinite(exp) ? exp : null;
+  } catch {
+    return null; // not base64url or not JSON: not a JWT we can read
+  }
+}
+
 /** The event passed to EventTarget listeners; `detail` is what `on()` hands over. */
 class SwitchboardEvent extends Event {
   constructor(type, detail) {
@@ -99,9 +162,12 @@ class SwitchboardEvent extends Event {
  * @param {string} [url] ws:// or wss:// URL of the endpoint; in a browser it
  *   defaults to ws(s)://<location.host>/ws
  * @param {object} [options]
- * @param {string | (() => string | Promise<string>)} [options.token] JWT sent
- *   as ?token=...; a function is called before every connection attempt, so
- *   it can hand out a fresh token
+ * @param {string} [options.token] a fixed JWT, sent as ?token=... on every
+ *   attempt; never refreshed (a function here is taken as getToken)
+ * @param {() => string | Promise<string>} [options.getToken] gives a JWT;
+ *   called before every connection attempt and before each refresh. A
+ *   rejection (or anything but a non-empty string) counts as a failed
+ *   attempt: an 'error' event with code 'token_failed', then the backoff
  * @param {typeof WebSocket} [options.WebSocket] constructor to use (default
  *   globalThis.WebSocket)
  * @param {number} [options.requestTimeoutMs] per request, from the call
@@ -122,28 +188,48 @@ export function connect(url, options = {}) {
  * Events (listen with `on(type, fn)`, fn gets the detail; or with
  * `addEventListener`, the detail is `event.detail`):
  * - `open`: the WebSocket opened; no welcome yet. `{url}`
- * - `welcome`: `{id, node, worker}` from the server's welcome frame. The id
- *   is new on every connection.
+ * - `welcome`: `{id, node, worker, user}` from the server's welcome frame;
+ *   user is the token's sub, null without auth. The id is new on every
+ *   connection.
  * - `ready`: rooms were rejoined and queued requests sent.
- *   `{id, node, worker, rejoined: [room], failed: [{room, error}]}`
+ *   `{id, node, worker, user, rejoined: [room], failed: [{room, error}]}`;
+ *   a room refused for good (e.g. `forbidden` under a new token) is in
+ *   failed and is no longer rejoined
  * - `message`: a delivery, the frame as received:
- *   `{type:'message', scope, from, data, room?, to?}`
+ *   `{type:'message', scope, from, data, room?, to?, from_user?}`
+ * - `left`: the server took this connection out of a room, e.g. because a
+ *   refreshed token no longer allows it. `{room, reason}`; the room is no
+ *   longer in `rooms` and is not rejoined
+ * - `refresh`: the server accepted a new token from getToken. `{exp}`
  * - `close`: the connection ended (or close() was called between two
  *   attempts). `{code, reason, wasClean, willReconnect}`; a connection
  *   that failed without a close frame, or before it opened, reports 1006
  * - `reconnecting`: a new attempt is scheduled. `{attempt, delay, code}`;
  *   attempt counts from 1 since the last connection that became ready,
  *   delay is in ms, code is the close code that caused it
+ * - `error`: `{error}`, where error.code says what failed:
+ *   a server code      an error frame that answered no request of ours
+ *   'connect_failed'   the WebSocket could not be made (a malformed URL)
+ *   'token_failed'     getToken rejected or gave no token; before a
+ *                      connection attempt, the backoff follows
+ *   'token_expired'    a fixed token expired (4001, below); the client stops
+ *   With `refresh: true` in the detail, a refresh failed: getToken
+ *   ('token_failed'), the server refused the new token ('forbidden': not
+ *   valid, or another sub), or no answer came ('timeout'). The connection
+ *   goes on with its old token, and the refresh is tried again by the same
+ *   rule against the old exp, so more often as it nears; once that exp has
+ *   passed by this machine's clock it stops trying, the server closes with
+ *   4001 and the reconnect gets a new token.
  *
- * Reconnection policy: every close not asked for by close() is retried, as
- * the protocol names no close code after which a client must stay away.
- * 1001 (a worker draining or retired in a rolling restart) is retried at
- * once; 1008 (slow consumer) starts the backoff three doublings in; all
- * others, including 1006 (worker died, network lost, upgrade refused with
- * 401/403/503: browsers do not tell these apart), use the plain backoff.
- * - `error`: a server error frame that answered no request of ours
- *   (`{error}`), or a failed connection attempt (`{error}` with code
- *   'connect_failed')
+ * Reconnection policy: every close not asked for by close() is retried,
+ * except 4001 with a fixed token. 1001 (a worker draining or retired in a
+ * rolling restart) is retried at once; 4001 (token expired) too, with a
+ * token from getToken, while with a fixed token it ends the client ('error'
+ * with code 'token_expired', then 'close' with willReconnect false), since
+ * the same token would be refused again; 1008 (slow consumer) starts the
+ * backoff three doublings in; all others, including 1006 (worker died,
+ * network lost, upgrade refused with 401/403/503: browsers do not tell these
+ * apart), use the plain backoff.
  */
 export class SwitchboardClient extends EventTarget {
   constructor(url, options = {}) {
@@ -161,17 +247,32 @@ export class SwitchboardClient extends EventTarget {
       throw new TypeError(`switchboard: ${this.url} is not a ws:// or wss:// URL`);
     }
     this._WebSocket = WS;
-    this._token = options.token;
+    const { token, getToken } = options;
+    if (getToken !== undefined && typeof getToken !== 'function') {
+      throw new TypeError('switchboard: getToken must be a function returning a token or a Promise of one');
+    }
+    if (token !== undefined && typeof token !== 'string' && typeof token !== 'function') {
+      throw new TypeError('switchboard: token must be a string (or pass getToken)');
+    }
+    if (getToken !== undefined && token !== undefined) {
+      throw new TypeError('switchboard: give token or getToken, not both');
+    }
+    this._getToken = getToken ?? (typeof token === 'function' ? token : null);
+    this._token = typeof token === 'string' && token !== '' ? token : undefined;
     this._requestTimeoutMs = options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs;
     this._connectTimeoutMs = options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs;
     this._maxQueued = options.maxQueued ?? DEFAULTS.maxQueued;
     this._maxMessageBytes = options.maxMessageBytes ?? DEFAULTS.maxMessageBytes;
     this._backoff = { ...DEFAULTS.backoff, ...options.backoff };
 
-    /** The id, node and worker of the current connection; null between connections. */
+    /**
+     * The id, node, worker and user (the token's sub; null without auth) of
+     * the current connection; null between connections.
+     */
     this.id = null;
     this.node = null;
     this.worker = null;
+    this.user = null;
     /**
      * 'connecting' (no welcome yet), 'rejoining' (welcomed, rooms and queue
      * not yet replayed), 'ready', 'waiting' (for the next attempt) or 'closed'.
@@ -189,6 +290,8 @@ export class SwitchboardClient extends EventTarget {
     this._attempt = 0; // failed attempts since the last ready connection
     this._retryTimer = null;
     this._connectTimer = null;
+    this._refreshTimer = null;
+    this._tokenExp = null; // exp of the current connection's token, if known
     this._listeners = new Map(); // fn -> wrapper, per event type, for off()
     this._closedWaiters = [];
 
@@ -316,6 +419,7 @@ export class SwitchboardClient extends EventTarget {
     this.state = 'closed';
     clearTimeout(this._retryTimer);
     clearTimeout(this._connectTimer);
+    clearTimeout(this._refreshTimer);
     const error = () => new SwitchboardError('closed', 'the client was closed');
     this._failAll(error, () => true);
     this._queue = [];
@@ -346,16 +450,21 @@ export class SwitchboardClient extends EventTarget {
 
   async _open() {
     this.state = 'connecting';
-    let url = this.url;
-    try {
-      const token = typeof this._token === 'function' ? await this._token() : this._token;
+    let token = this._token;
+    // Without getToken the socket is made in this same turn (no await).
+    if (this._getToken) {
+      try {
+        token = await this._nextToken();
+      } catch (err) {
+        if (this.state === 'closed') return;
+        this._emit('error', { error: wrapError('token_failed', err) });
+        this._scheduleRetry(null);
+        return;
+      }
       if (this.state === 'closed') return; // close() while the token was fetched
-      if (token) url += (url.includes('?') ? '&' : '?') + 'token=' + encodeURIComponent(token);
-    } catch (err) {
-      this._emit('error', { error: wrapError('connect_failed', err) });
-      this._scheduleRetry(null);
-      return;
     }
+    this._tokenExp = token === undefined ? null : tokenExpiry(token);
+    const url = token === undefined ? this.url : withToken(this.url, token);
 
     let ws;
     try {
@@ -425,6 +534,9 @@ export class SwitchboardClient extends EventTarget {
         if (!this._settle(frame.ref, (req) => req.reject(error))) this._emit('error', { error });
         break;
       }
+      case 'left':
+        this._onLeft(frame);
+        break;
       default:
         break; // a newer server's frame: ignore rather than fail
     }
@@ -441,14 +553,26 @@ export class SwitchboardClient extends EventTarget {
     return true;
   }
 
+  // The server took us out of a room (a refreshed token no longer allows
+  // it): a reconnect must not ask for it again.
+  _onLeft(frame) {
+    if (typeof frame.room !== 'string') return;
+    this._rooms.delete(frame.room);
+    this._joinIntent.delete(frame.room);
+    this._emit('left', { room: frame.room, reason: frame.reason ?? null });
+  }
+
   async _onWelcome(frame) {
     clearTimeout(this._connectTimer);
     const ws = this._ws;
     this.id = frame.id;
     this.node = frame.node;
     this.worker = frame.worker;
+    this.user = frame.user ?? null;
     this.state = 'rejoining';
-    this._emit('welcome', { id: frame.id, node: frame.node, worker: frame.worker });
+    // The token's life runs from now on, whatever the rejoin takes.
+    this._scheduleRefresh();
+    this._emit('welcome', { id: frame.id, node: frame.node, worker: frame.worker, user: this.user });
 
     // Rejoin first and wait for the acks, so that queued requests (a room
     // message, a presence query) see the memberships they were made with.
@@ -468,12 +592,14 @@ export class SwitchboardClient extends EventTarget {
         return;
       }
       const error = result.reason;
-      // Broker down or no answer: the membership is still wanted, so try
-      // again on a fresh connection after a backoff.
-      if (error.code === 'unavailable' || error.code === 'timeout' || error.code === 'disconnected') {
+      // Broker down, too many requests at once, or no answer: the
+      // membership is still wanted, so try again on a fresh connection
+      // after a backoff.
+      if (['unavailable', 'rate_limited', 'timeout', 'disconnected'].includes(error.code)) {
         transient = true;
       } else {
-        // Refused for good (e.g. too_many_rooms under a lower limit): forget it.
+        // Refused for good (too_many_rooms under a lower limit, forbidden
+        // under a new token): forget it.
         this._rooms.delete(rooms[i]);
         failed.push({ room: rooms[i], error });
       }
@@ -490,34 +616,95 @@ export class SwitchboardClient extends EventTarget {
     const queued = this._queue;
     this._queue = [];
     for (const req of queued) this._transmit(req);
-    this._emit('ready', { id: this.id, node: this.node, worker: this.worker, rejoined, failed });
+    this._emit('ready', { id: this.id, node: this.node, worker: this.worker, user: this.user, rejoined, failed });
   }
 
   _onClose(code, reason, wasClean) {
     clearTimeout(this._connectTimer);
+    clearTimeout(this._refreshTimer);
     this._ws = null;
-    this.id = this.node = this.worker = null;
+    this.id = this.node = this.worker = this.user = null;
     const closedByUs = this.state === 'closed';
+    // A fixed token that expired would be refused on every reconnect (as a
+    // 401, which looks like 1006 and would be retried forever): stop.
+    const expired = !closedByUs && code === TOKEN_EXPIRED && !this._getToken;
+    const willReconnect = !closedByUs && !expired;
     // Before any listener runs: a request made from a 'close' listener must
-    // be queued, not written to the dead socket.
-    if (!closedByUs) this.state = 'waiting';
+    // be queued, not written to the dead socket (or refused, when stopping).
+    if (expired) this.state = 'closed';
+    else if (willReconnect) this.state = 'waiting';
 
     // Sent requests can no longer be answered; queued ones wait for the
-    // next connection.
+    // next connection, unless there will be none.
     this._failAll(
       () => new SwitchboardError('disconnected', `connection closed (${code}) before the answer came`),
       (req) => req.sent,
     );
+    if (expired) {
+      const message = 'the token expired; connect again with a new one, or pass getToken';
+      this._failAll(() => new SwitchboardError('token_expired', message), () => true);
+      this._queue = [];
+      this._emit('error', { error: new SwitchboardError('token_expired', message) });
+    }
 
-    this._emit('close', { code, reason, wasClean, willReconnect: !closedByUs });
+    this._emit('close', { code, reason, wasClean, willReconnect });
     const waiters = this._closedWaiters;
     this._closedWaiters = [];
     for (const resolve of waiters) resolve();
-    if (!closedByUs) this._scheduleRetry(code);
+    if (willReconnect) this._scheduleRetry(code);
   }
 
-  // Every close the server makes is retried: the protocol defines no code
-  // after which a client must stay away. 1007/1009 mean one of our requests
+  // The token for the next attempt or refresh: the fixed one, a fresh one
+  // from getToken, or undefined without auth.
+  async _nextToken() {
+    if (!this._getToken) return this._token;
+    const token = await this._getToken();
+    if (typeof token !== 'string' || token === '') {
+      throw new TypeError(`getToken() gave ${token === '' ? 'an empty string' : typeof token}, not a token`);
+    }
+    return token;
+  }
+
+  // Arms the refresh of the current connection's token (refreshDelay);
+  // nothing to do with a fixed token, or one whose exp is unknown or past.
+  _scheduleRefresh() {
+    clearTimeout(this._refreshTimer);
+    this._refreshTimer = null;
+    if (!this._getToken) return;
+    const delay = refreshDelay(this._tokenExp);
+    if (delay === null) return;
+    const ws = this._ws;
+    this._refreshTimer = setTimeout(() => this._refresh(ws), delay);
+  }
+
+  // Sends {"type":"refresh"} with a new token on connection `ws`. A failure
+  // is reported and tried again by the same rule against the old exp; a lost
+  // connection ends it (the reconnect fetches a new token anyway).
+  async _refresh(ws) {
+    this._refreshTimer = null;
+    const live = () => this._ws === ws && (this.state === 'ready' || this.state === 'rejoining');
+    if (!live()) return;
+    let token;
+    try {
+      token = await this._nextToken();
+      if (!live()) return;
+      await this._send({ type: 'refresh', token });
+    } catch (err) {
+      if (!live()) return;
+      const error = err instanceof SwitchboardError ? err : wrapError('token_failed', err);
+      this._emit('error', { error, refresh: true });
+      this._scheduleRefresh();
+      return;
+    }
+    if (!live()) return;
+    this._tokenExp = tokenExpiry(token);
+    this._emit('refresh', { exp: this._tokenExp });
+    this._scheduleRefresh();
+  }
+
+  // Every close the server makes is retried (but 4001 with a fixed token,
+  // stopped in _onClose): the protocol defines no code after which a client
+  // must stay away. 1007/1009 mean one of our requests
   // was malformed or too large; it was rejected as 'disconnected' and is not
   // resent, so retrying does not loop. A refused upgrade (401/403/503) looks
   // like 1006 to a WebSocket client and is retried with backoff too.
@@ -526,7 +713,9 @@ export class SwitchboardClient extends EventTarget {
     if (code === POLICY_VIOLATION) this._attempt = Math.max(this._attempt, SLOW_CONSUMER_ATTEMPT);
     // A draining worker asks us to go elsewhere now ("free to reconnect at
     // once"): the other workers are up, so the first retry does not wait.
-    const delay = code === GOING_AWAY && this._attempt === 0 ? 0 : backoffDelay(this._attempt, this._backoff);
+    // Nor does the first after an expired token: a new one will do.
+    const atOnce = (code === GOING_AWAY || code === TOKEN_EXPIRED) && this._attempt === 0;
+    const delay = atOnce ? 0 : backoffDelay(this._attempt, this._backoff);
     this._attempt += 1;
     this._emit('reconnecting', { attempt: this._attempt, delay, code });
     this._retryTimer = setTimeout(() => {
@@ -595,6 +784,13 @@ function defaultUrl() {
   const loc = globalThis.location;
   if (!loc || !loc.host) throw new TypeError('switchboard: connect() needs a URL outside a browser');
   return (loc.protocol === 'https:' ? 'wss://' : 'ws://') + loc.host + '/ws';
+}
+
+// `url` with ?token= added, its own query kept as written.
+function withToken(url, token) {
+  const param = 'token=' + encodeURIComponent(token);
+  if (!url.includes('?')) return url + '?' + param;
+  return url + (url.endsWith('?') || url.endsWith('&') ? '' : '&') + param;
 }
 
 function safeClose(ws, code, reason) {

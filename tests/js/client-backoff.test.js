@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { backoffDelay, connect, DEFAULTS } from '../../server/www/switchboard.js';
+import { FakeSocket } from './fake-socket.js';
 
 describe('backoffDelay', () => {
   test('is uniform in [0, min(maxMs, initialMs * 2^n)]', () => {
@@ -35,40 +36,6 @@ describe('backoffDelay', () => {
     assert.deepEqual({ ...DEFAULTS.backoff }, { initialMs: 250, maxMs: 10000 });
   });
 });
-
-// A WebSocket that the test drives by hand; the latest one is FakeSocket.last.
-class FakeSocket {
-  static last = null;
-  static count = 0;
-  constructor(url) {
-    this.url = url;
-    this.sent = [];
-    this.readyState = 0;
-    FakeSocket.last = this;
-    FakeSocket.count += 1;
-  }
-  send(text) {
-    this.sent.push(JSON.parse(text));
-  }
-  close(code = 1000, reason = '') {
-    if (this.readyState === 3) return;
-    this.readyState = 3;
-    queueMicrotask(() => this.onclose?.({ code: code === 1000 ? 1000 : 1006, reason, wasClean: code === 1000 }));
-  }
-  // Test side:
-  welcome(id = 'w.1') {
-    this.readyState = 1;
-    this.onopen?.({});
-    this.onmessage?.({ data: JSON.stringify({ type: 'welcome', id, node: 'n', worker: 0 }) });
-  }
-  answer(frame) {
-    this.onmessage?.({ data: JSON.stringify(frame) });
-  }
-  serverClose(code, reason = '') {
-    this.readyState = 3;
-    this.onclose?.({ code, reason, wasClean: code !== 1006 });
-  }
-}
 
 function fakeClient(options = {}) {
   const backoff = { initialMs: 1000, maxMs: 60000 };
