@@ -10,8 +10,12 @@ const MEMBERS_REFRESH_MS = 5000;
 
 // ?ws=ws://host:port/ws points the page at another endpoint (handy when the
 // page is served from elsewhere); by default ws(s)://<this host>/ws.
-const override = new URLSearchParams(location.search).get('ws');
-const client = connect(override || undefined);
+// ?token=<JWT> is for a node started with auth (scripts/token.sh mints one):
+// it is passed on as a fixed token, so the page stops when it expires.
+// Without it the page connects anonymously.
+const params = new URLSearchParams(location.search);
+const override = params.get('ws');
+const client = connect(override || undefined, { token: params.get('token') || undefined });
 // For debugging from the console and for tests.
 window.switchboard = client;
 
@@ -26,16 +30,19 @@ function setStatus(state, text) {
   status.textContent = text;
 }
 
-function showIdentity(id, node, worker) {
+function showIdentity(id, node, worker, user) {
   $('my-id').textContent = id ?? '–';
   $('my-node').textContent = node ?? '–';
   $('my-worker').textContent = worker ?? '–';
+  // Only a node with auth names a user.
+  $('my-user').textContent = user ?? '–';
+  $('my-user-row').hidden = !user;
 }
 
 client.on('open', () => setStatus('connecting', 'connected, waiting for welcome…'));
 
-client.on('welcome', ({ id, node, worker }) => {
-  showIdentity(id, node, String(worker));
+client.on('welcome', ({ id, node, worker, user }) => {
+  showIdentity(id, node, String(worker), user);
   setStatus('connecting', client.rooms.length ? 'rejoining rooms…' : 'connected');
 });
 
@@ -49,9 +56,9 @@ client.on('ready', ({ id, node, worker, rejoined, failed }) => {
 });
 
 client.on('close', ({ code, reason, willReconnect }) => {
-  showIdentity(null, null, null);
+  showIdentity(null, null, null, null);
   if (!willReconnect) {
-    setStatus('closed', 'closed');
+    setStatus('closed', code === 4001 ? 'closed: the token expired (reload with a new one)' : 'closed');
     return;
   }
   logSystem(`connection lost (${code}${reason ? ' ' + reason : ''})`);
@@ -62,7 +69,14 @@ client.on('reconnecting', ({ attempt, delay, code }) => {
   setStatus('reconnecting', `${why}reconnecting in ${(delay / 1000).toFixed(1)} s (attempt ${attempt})…`);
 });
 
-client.on('error', ({ error }) => logError(`${error.code}: ${error.message}`));
+client.on('error', ({ error, refresh }) => logError(`${refresh ? 'token refresh failed: ' : ''}${error.code}: ${error.message}`));
+
+// A token that no longer allows a room: the server has taken us out of it.
+client.on('left', ({ room, reason }) => {
+  logSystem(`removed from #${room}${reason ? ` (${reason})` : ''}`);
+  renderRooms();
+  refreshMembers();
+});
 
 // ---- the log ----
 
@@ -97,8 +111,9 @@ function logError(text) {
   logLine('error', [text]);
 }
 
-function who(id) {
-  return id === client.id ? 'you' : id;
+function who(id, user) {
+  if (id === client.id) return 'you';
+  return user ? `${user} (${id})` : id;
 }
 
 function text(data) {
@@ -109,7 +124,7 @@ client.on('message', (m) => {
   const where = m.scope === 'room' ? `#${m.room}` : m.scope === 'direct' ? 'direct' : 'everyone';
   logLine(`message ${m.scope}`, [
     { className: 'where', text: where },
-    { className: 'from', text: who(m.from) },
+    { className: 'from', text: who(m.from, m.from_user) },
     text(m.data),
   ], { scope: m.scope, from: m.from, room: m.room ?? '' });
   // A voice not yet in the member list: someone joined, show them now.
