@@ -99,6 +99,10 @@ config parse_config(int argc, const char* const argv[]) {
       throw config_error(std::string(key ? "--auth-public-key" : "--auth-secret") + ": " + e.what());
     }
   }
+  if (cfg.api_port != 0) {
+    if (!cfg.api_enabled()) throw config_error("--api-port: the API is off without --api-key");
+    if (cfg.api_port == cfg.port) throw config_error("--api-port: must differ from --port");
+  }
   return cfg;
 }
 

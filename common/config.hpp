@@ -93,6 +93,18 @@ struct config {
   std::size_t client_rate = 100;
   std::size_t client_burst = 1000;
 
+  // The backend API (PROTOCOL.md, "Backend API"): off (every /api/ route
+  // 404) until a key is set.
+  std::string api_key;       // or SWITCHBOARD_API_KEY, or from api_key_file
+  std::string api_key_file;
+  // With a port, the API has a listener of its own (e.g. 127.0.0.1 only)
+  // and the public port answers 404 for /api/. 0: on the public port.
+  std::string api_bind = "127.0.0.1";
+  std::uint16_t api_port = 0;
+  // 1,000 batched messages of a chat's size fit with room to spare.
+  std::size_t api_max_body_bytes = 1024 * 1024;
+
+  bool api_enabled() const { return !api_key.empty(); }
   bool auth_enabled() const { return !auth_secret.empty() || !auth_public_key_pem.empty(); }
 };
 

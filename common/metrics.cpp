@@ -85,10 +85,26 @@ class writer {
     }
   }
 
-  void latency(std::string_view name, std::string_view help) {
+  // api_requests: one series per route and status.
+  void api_matrix(std::string_view name, std::string_view help) {
+    header(name, "counter", help);
+    for (std::size_t w = 0; w < region_.size(); ++w) {
+      const auto& table = region_.slot(w).api_requests;
+      for (std::size_t r = 0; r < api_routes.size(); ++r) {
+        for (std::size_t i = 0; i <= api_statuses.size(); ++i) {
+          std::string labels = "route=\"" + std::string(api_routes[r]) + "\",status=\"" +
+                               (i < api_statuses.size() ? std::to_string(api_statuses[i]) : "other") + "\"";
+          sample(name, w, labels, get(table[r][i]));
+        }
+      }
+    }
+  }
+
+  void latency(std::string_view name, std::string_view help,
+               const std::function<const histogram&(const worker_metrics&)>& pick) {
     header(name, "histogram", help);
     for (std::size_t w = 0; w < region_.size(); ++w) {
-      const auto& h = region_.slot(w).publish_latency;
+      const auto& h = pick(region_.slot(w));
       std::uint64_t cumulative = 0;
       std::string bucket_name = std::string(name) + "_bucket";
       for (std::size_t i = 0; i < h.buckets.size(); ++i) {
@@ -115,6 +131,11 @@ class writer {
 };
 
 }  // namespace
+
+std::size_t api_status_index(int status) {
+  auto it = std::find(api_statuses.begin(), api_statuses.end(), status);
+  return static_cast<std::size_t>(it - api_statuses.begin());
+}
 
 std::size_t close_code_index(int code) {
   auto it = std::find(close_codes.begin(), close_codes.end(), code);
@@ -179,7 +200,12 @@ std::string render(const region& r, std::string_view node) {
                                    "reason", auth_failure_reasons, [](const m& s) -> const auto& { return s.auth_failures; });
   w.simple("switchboard_outbound_queue_bytes", "gauge", "Bytes waiting in client outbound queues.",
            [](const m& s) -> const value& { return s.queued_bytes; });
-  w.latency("switchboard_redis_publish_duration_seconds", "Time from PUBLISH sent to Redis reply.");
+  w.latency("switchboard_redis_publish_duration_seconds", "Time from PUBLISH sent to Redis reply.",
+            [](const m& s) -> const histogram& { return s.publish_latency; });
+  w.api_matrix("switchboard_api_requests_total", "Backend API requests answered, by route and status.");
+  w.latency("switchboard_api_publish_duration_seconds",
+            "POST /api/publish: from the request read to the answer (the broker has taken every message).",
+            [](const m& s) -> const histogram& { return s.api_publish_latency; });
   w.simple("switchboard_redis_reconnects_total", "counter", "Reconnections of the Redis subscriber connection.",
            [](const m& s) -> const value& { return s.redis_reconnects; });
   w.simple("switchboard_redis_subscriptions", "gauge", "Channels the worker's subscriber holds.",

@@ -56,6 +56,14 @@ inline constexpr std::size_t origin_failure = auth::refusal_count;
 inline constexpr std::array<int, 11> close_codes{1000, 1001, 1002, 1003, 1005, 1006, 1007, 1008, 1009, 1011, 4001};
 std::size_t close_code_index(int code);  // close_codes.size() for "other"
 
+// The backend API's routes (route_other: any other path under /api/) and the
+// statuses it answers with, counted one by one.
+inline constexpr std::array<std::string_view, 6> api_routes{"publish", "presence", "history", "disconnect", "stats",
+                                                            "other"};
+inline constexpr std::size_t api_route_other = api_routes.size() - 1;
+inline constexpr std::array<int, 8> api_statuses{200, 202, 400, 401, 404, 405, 413, 503};
+std::size_t api_status_index(int status);  // api_statuses.size() for "other"
+
 // Upper bounds in seconds of the Redis publish latency histogram.
 inline constexpr std::array<double, 14> latency_bounds{0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                                        0.01,    0.025,  0.05,    0.1,    0.25,   0.5,    1.0};
@@ -81,6 +89,8 @@ struct worker_metrics {
   std::array<value, auth_failure_reasons.size()> auth_failures{};  // upgrades (401, 403) and refreshes
   value queued_bytes{};
   histogram publish_latency{};
+  std::array<std::array<value, api_statuses.size() + 1>, api_routes.size()> api_requests{};
+  histogram api_publish_latency{};  // POST /api/publish, from request read to answer
   value redis_reconnects{};
   value subscriptions{};
   value probe_failures{};

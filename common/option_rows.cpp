@@ -182,17 +182,31 @@ std::optional<std::string> read_file(const std::string& path) {
   return text.str();
 }
 
-// Read after --auth-secret, so that giving both is caught.
+// A secret from a file, read after the flag that gives it directly, so that
+// giving both is caught. The newline an editor or `echo` leaves is no part
+// of the secret.
+template <auto Secret, auto File>
 std::string check_secret_file(config& cfg, bool given) {
-  if (!given || cfg.auth_secret_file.empty()) return "";
-  if (!cfg.auth_secret.empty()) return "give the secret once: --auth-secret or --auth-secret-file, not both";
-  auto text = read_file(cfg.auth_secret_file);
-  if (!text) return "cannot read '" + cfg.auth_secret_file + "'";
-  // The newline an editor or `echo` leaves is no part of the secret.
+  const std::string& path = cfg.*File;
+  if (!given || path.empty()) return "";
+  if (!(cfg.*Secret).empty()) return "give the secret once, on the command line or in a file, not both";
+  auto text = read_file(path);
+  if (!text) return "cannot read '" + path + "'";
   while (!text->empty() && (text->back() == '\n' || text->back() == '\r')) text->pop_back();
-  if (text->empty()) return "'" + cfg.auth_secret_file + "' is empty";
-  cfg.auth_secret = std::move(*text);
+  if (text->empty()) return "'" + path + "' is empty";
+  cfg.*Secret = std::move(*text);
   return "";
+}
+
+// A key anyone may guess in a few tries is no key: 16 bytes at least.
+std::string check_api_key(config& cfg, bool) {
+  return cfg.api_key.empty() || cfg.api_key.size() >= 16 ? "" : "must be 16 bytes or more";
+}
+
+std::string check_api_bind(config& cfg, bool) {
+  error_code ec;
+  asio::ip::make_address(cfg.api_bind, ec);
+  return ec ? "'" + cfg.api_bind + "' is not an IP address" : "";
 }
 
 std::string check_public_key(config& cfg, bool given) {
@@ -263,7 +277,7 @@ constexpr option_row rows[] = {
   {.name = "auth-secret", .kind = text<&config::auth_secret, check_any>,
    .help = "HS256 secret (32 bytes or more); with it or a public key every upgrade needs a JWT. Better in the "
            "environment (SWITCHBOARD_AUTH_SECRET) or a file than on the command line"},
-  {.name = "auth-secret-file", .kind = text<&config::auth_secret_file, check_secret_file>,
+  {.name = "auth-secret-file", .kind = text<&config::auth_secret_file, check_secret_file<&config::auth_secret, &config::auth_secret_file>>,
    .help = "file holding the HS256 secret (a trailing newline is dropped)"},
   {.name = "auth-public-key", .kind = text<&config::auth_public_key, check_public_key>,
    .help = "PEM public key file: an RSA key (2048 bits or more) verifies RS256, an EC P-256 key ES256"},
@@ -276,6 +290,18 @@ constexpr option_row rows[] = {
   {.name = "allowed-origins", .kind = text<&config::allowed_origins, check_any>,
    .help = "comma-separated origins an upgrade may come from, * matching any run (https://*.example.com); "
            "empty: any; an upgrade without Origin is always allowed"},
+  {.name = "api-key", .kind = text<&config::api_key, check_api_key>,
+   .help = "key of the backend API (/api/, Authorization: Bearer, 16 bytes or more); without it every /api/ route "
+           "answers 404. Better in the environment (SWITCHBOARD_API_KEY) or a file"},
+  {.name = "api-key-file", .kind = text<&config::api_key_file, check_secret_file<&config::api_key, &config::api_key_file>>,
+   .help = "file holding the API key (a trailing newline is dropped)"},
+  {.name = "api-port", .kind = whole<&config::api_port>, .min = 0, .max = 65535,
+   .help = "serve the API on a listener of its own on this port (the public port then answers 404 for /api/); "
+           "0: on the public port"},
+  {.name = "api-bind", .kind = text<&config::api_bind, check_api_bind>,
+   .help = "address of the API's own listener (with --api-port)"},
+  {.name = "api-max-body-bytes", .kind = bytes<&config::api_max_body_bytes>, .min = 1024, .max = 64 << 20,
+   .help = "largest API request body; larger ones answer 413"},
   {.name = "client-broadcast", .kind = yes_no<&config::client_broadcast>,
    .help = "whether clients may broadcast (with auth, also only with the token's broadcast claim); no: forbidden"},
   {.name = "client-rate", .kind = whole<&config::client_rate>, .zero = "no limit",

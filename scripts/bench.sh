@@ -300,6 +300,12 @@ server_ready() {
   esac
 }
 
+# --client-rate 0: the scenarios send from a few connections far faster than
+# any chat client, and the baseline has no request budget. An older binary
+# (--switchboard-bin) without the flag has no budget either.
+server_budget=()
+"$switchboard_bin" --help 2>/dev/null | grep -q -- '--client-rate' && server_budget=(--client-rate 0)
+
 # start_server TARGET LOG: a fresh node on a free port; returns when every
 # worker serves.
 start_server() {
@@ -307,7 +313,7 @@ start_server() {
   server_port=$(free_port)
   case "$target" in
     switchboard)
-      env "${server_env[@]}" setsid "$switchboard_bin" "${server_auth[@]}" --bind 127.0.0.1 --port "$server_port" --workers "$workers" \
+      env "${server_env[@]}" setsid "$switchboard_bin" "${server_auth[@]}" "${server_budget[@]}" --bind 127.0.0.1 --port "$server_port" --workers "$workers" \
         --redis "redis://127.0.0.1:$redis_port" --node bench --log-level warn --drain-seconds 1 >"$log" 2>&1 &
       ;;
     baseline)

@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "common/config.hpp"
 #include "common/event.hpp"
 #include "common/metrics.hpp"
@@ -17,6 +19,7 @@
 #include "server/cluster/publisher.hpp"
 #include "common/protocol/redis_keys.hpp"
 #include "server/net/admission.hpp"
+#include "server/net/backend_api.hpp"
 #include "server/net/expiry_wheel.hpp"
 #include "server/net/hub.hpp"
 #include "server/net/room_service.hpp"
@@ -38,6 +41,7 @@ struct worker_context {
         messages(bus, keys),
         presence(ex, bus.pool(), keys, ids.worker_key(), c.redis_pool_size),
         rooms(ex, c, keys, hub, presence, bus.control(), bus.subscriber()),
+        api(c, messages, rooms, presence, bus, metrics),
         files(c.www_dir, c.static_max_bytes),
         admit(c),
         expiries(ex),
@@ -45,6 +49,10 @@ struct worker_context {
         no_sessions(ex) {
     bus.registry().on_registered = [this] { rooms.restore(); };
     bus.registry().on_dead = [this](const std::string& worker) { rooms.sweep(worker); };
+    bus.registry().report = [this] {
+      return nlohmann::json{{"key", ids.worker_key()}, {"node", cfg.node}, {"worker", index}, {"connections", hub.size()}}
+          .dump();
+    };
     no_sessions.set();
   }
   worker_context(const worker_context&) = delete;
@@ -74,6 +82,7 @@ struct worker_context {
   publisher messages;  // the one publish path
   presence_store presence;
   room_service rooms;
+  backend_api api;
   const static_files files;
   admission admit;             // origin and token of every upgrade, and refreshes
   expiry_wheel expiries;       // closes sessions whose token ran out

@@ -57,16 +57,27 @@ std::string error_frame(error_kind kind, std::string_view message, const std::op
   return out;
 }
 
-std::string presence_frame(std::string_view room, const std::vector<std::string>& members,
-                           const std::optional<std::string>& ref) {
-  std::string out = "{\"type\":\"presence\",\"room\":";
-  out += json_quote(room);
-  out += ",\"members\":[";
-  for (std::size_t i = 0; i < members.size(); ++i) {
+namespace {
+
+void append_list(std::string& out, std::string_view name, const std::vector<std::string>& items) {
+  out += ",\"";
+  out += name;
+  out += "\":[";
+  for (std::size_t i = 0; i < items.size(); ++i) {
     if (i != 0) out += ',';
-    out += json_quote(members[i]);
+    out += json_quote(items[i]);
   }
   out += ']';
+}
+
+}  // namespace
+
+std::string presence_frame(std::string_view room, const std::vector<std::string>& members,
+                           const std::optional<std::string>& ref, const std::optional<std::vector<std::string>>& users) {
+  std::string out = "{\"type\":\"presence\",\"room\":";
+  out += json_quote(room);
+  append_list(out, "members", members);
+  if (users) append_list(out, "users", *users);
   append_ref(out, ref);
   out += '}';
   return out;

@@ -44,8 +44,11 @@ std::string welcome_frame(std::string_view id, std::string_view node, int worker
 std::string ack_frame(std::string_view ref);
 std::string pong_frame(const std::optional<std::string>& ref);
 std::string error_frame(error_kind kind, std::string_view message, const std::optional<std::string>& ref);
+// `users`: with auth, the distinct user ids among the members (v2); none
+// without auth, and the frame has no `users`.
 std::string presence_frame(std::string_view room, const std::vector<std::string>& members,
-                           const std::optional<std::string>& ref);
+                           const std::optional<std::string>& ref,
+                           const std::optional<std::vector<std::string>>& users = std::nullopt);
 // The server took the connection out of `room` (PROTOCOL.md, "Token
 // lifetime": `reason` is "forbidden" when a refreshed token no longer allows it).
 std::string left_frame(std::string_view room, std::string_view reason);

@@ -20,6 +20,8 @@ class redis_keys {
   // Every worker listens here; each delivers to its own connections of the
   // user the envelope names, so a personal room costs no subscription.
   std::string users_channel() const { return join("users"); }
+  // Orders every worker carries out: disconnect (protocol/disconnect.hpp).
+  std::string control_channel() const { return join("control"); }
   std::string probe_channel(std::string_view worker) const { return join("probe:", worker); }
   // A new worker says hello here before it welcomes its first client.
   std::string hello_channel() const { return join("hello"); }
@@ -27,6 +29,9 @@ class redis_keys {
   // Liveness: the set of worker keys, and one expiring entry per worker.
   std::string workers() const { return join("workers"); }
   std::string worker_entry(std::string_view worker) const { return join("worker:", worker); }
+  // What a worker last reported of itself (node, index, connections), for
+  // GET /api/stats; it expires with the entry.
+  std::string worker_stats(std::string_view worker) const { return join("worker-stats:", worker); }
 
   // Presence. The worker key (fixed length) comes before the room name, so
   // no room name can make two keys collide.

@@ -72,7 +72,8 @@ void bus::start() {
   // The subscriber resubscribes by itself after every reconnect; these first
   // calls only put the channels on its list, and nobody awaits the answer:
   // on_ready tells when all of them are held.
-  for (auto channel : {keys_.broadcast_channel(), keys_.users_channel(), own_channel_, probe_.channel(), hello_channel_})
+  for (auto channel : {keys_.broadcast_channel(), keys_.users_channel(), keys_.control_channel(), own_channel_,
+                       probe_.channel(), hello_channel_})
     spawn(control_.executor(), subscriber_.subscribe(std::move(channel)), "subscribe");
 }
 
@@ -105,6 +106,21 @@ asio::awaitable<error_code> bus::publish(const std::string& channel, std::string
   co_return error_code{};
 }
 
+asio::awaitable<error_code> bus::publish_all(std::span<const std::pair<std::string, std::string>> messages) {
+  if (!ready()) co_return make_error_code(redis::errc::unavailable);
+  auto sent_at = std::chrono::steady_clock::now();
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(messages.size());
+  for (const auto& [channel, envelope] : messages) commands.push_back({"PUBLISH", channel, envelope});
+  auto [aec, conn] = co_await pool_.acquire();
+  if (aec) co_return make_error_code(redis::errc::unavailable);
+  auto [ec, reply] = co_await conn->transaction(commands);
+  if (ec) co_return make_error_code(redis::errc::unavailable);
+  metrics_.publish_latency.observe_ns(static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - sent_at).count()));
+  co_return error_code{};
+}
+
 void bus::on_message(std::string_view channel, std::string_view payload) {
   if (channel == probe_.channel()) {
     probe_.received(payload);
@@ -112,6 +128,11 @@ void bus::on_message(std::string_view channel, std::string_view payload) {
   }
   if (channel == hello_channel_) {
     registry_.heard(payload);
+    return;
+  }
+  if (channel == keys_.control_channel()) {
+    if (auto order = protocol::decode_disconnect(payload)) local_.disconnect(*order);
+    else log::warn("bus: dropped a control message it does not know");
     return;
   }
   auto envelope = protocol::decode_envelope(payload);

@@ -8,6 +8,7 @@
 // really reach every worker: see worker_registry.
 
 #include <chrono>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -52,7 +53,11 @@ class bus {
   // A session has one request in flight at a time, so its publishes reach
   // Redis in the order it sent them, whichever pooled connection each takes.
   asio::awaitable<error_code> publish(const std::string& channel, std::string_view envelope);
+  // (channel, envelope) pairs in one MULTI/EXEC on one connection: in order,
+  // and all of them or none.
+  asio::awaitable<error_code> publish_all(std::span<const std::pair<std::string, std::string>> messages);
 
+  const redis_keys& keys() const { return keys_; }
   redis::pool& pool() { return pool_; }
   const redis::client& control() const { return control_; }
   redis::subscriber& subscriber() { return subscriber_; }

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/protocol/disconnect.hpp"
 #include "common/protocol/frames.hpp"
 
 namespace switchboard {
@@ -16,6 +17,8 @@ class delivery_sink {
   // names gets; it is shared, never copied per recipient.
   virtual void deliver(protocol::scope kind, std::string_view target,
                        const std::shared_ptr<const std::string>& frame) = 0;
+  // Closes the local connections the order names.
+  virtual void disconnect(const protocol::disconnect_order& order) = 0;
 
  protected:
   ~delivery_sink() = default;

@@ -75,6 +75,17 @@ asio::awaitable<std::optional<std::vector<std::string>>> presence_store::listed_
   co_return redis::strings_of(listed.get());
 }
 
+asio::awaitable<std::optional<std::size_t>> presence_store::room_count(const std::vector<std::string>& workers) {
+  if (workers.empty()) co_return 0;
+  std::vector<std::string> sets;
+  for (const auto& worker : workers) sets.push_back(keys_.worker_rooms(worker));
+  std::vector<std::string_view> sunion{"SUNION"};
+  sunion.insert(sunion.end(), sets.begin(), sets.end());
+  auto [ec, rooms] = co_await pool_.request(sunion);
+  if (ec || !rooms || rooms->type != REDIS_REPLY_ARRAY) co_return std::nullopt;
+  co_return rooms->elements;
+}
+
 asio::awaitable<std::optional<std::vector<std::string>>> presence_store::members(const std::string& room) {
   auto [aec, conn] = co_await pool_.acquire();
   if (aec) co_return std::nullopt;

@@ -27,9 +27,24 @@
 
 namespace switchboard {
 
+// A member as the store keeps it: the connection id, then, for a
+// connection with a user, a space and the user id (ids hold no space).
+struct presence_member {
+  std::string id;
+  std::string user;  // empty for an anonymous connection
+
+  std::string encoded() const { return user.empty() ? id : id + ' ' + user; }
+  static presence_member decoded(std::string_view entry) {
+    auto space = entry.find(' ');
+    if (space == std::string_view::npos) return {std::string(entry), {}};
+    return {std::string(entry.substr(0, space)), std::string(entry.substr(space + 1))};
+  }
+};
+
 class presence_store {
  public:
-  // The ids this worker holds in a room, read when a write leaves.
+  // The members (presence_member::encoded) this worker holds in a room,
+  // read when a write leaves. Every `id` below is such an encoded member.
   using local_members = std::function<std::vector<std::string>()>;
 
   // `lanes`: rooms written side by side; the pool's size, as more cannot
@@ -51,6 +66,9 @@ class presence_store {
   asio::awaitable<std::optional<std::vector<std::string>>> listed_rooms();
   // Every member of `room` on live workers, sorted; nullopt when Redis failed.
   asio::awaitable<std::optional<std::vector<std::string>>> members(const std::string& room);
+
+  // Rooms with a member on any of `workers`; nullopt when Redis failed.
+  asio::awaitable<std::optional<std::size_t>> room_count(const std::vector<std::string>& workers);
 
   // What sweep() did: how many rooms it cleaned (0 when none or the worker
   // is alive again), or a failure.

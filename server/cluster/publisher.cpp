@@ -22,6 +22,19 @@ bool publisher::reaches_anyone(protocol::scope scope, std::string_view target) {
   return scope != protocol::scope::direct || protocol::worker_key_of(target).has_value();
 }
 
+asio::awaitable<error_code> publisher::publish_all(std::span<const outbound_message> messages) {
+  std::vector<std::pair<std::string, std::string>> wire;
+  wire.reserve(messages.size());
+  for (const auto& m : messages) {
+    auto channel = channel_for(m.scope, m.target);
+    if (!channel) continue;
+    auto frame = protocol::message_frame(m.scope, m.from, m.target, m.data, m.from_user);
+    wire.emplace_back(std::move(*channel), protocol::encode_envelope(m.scope, m.target, frame));
+  }
+  if (wire.empty()) co_return error_code{};
+  co_return co_await bus_.publish_all(wire);
+}
+
 asio::awaitable<error_code> publisher::publish(const outbound_message& m) {
   auto channel = channel_for(m.scope, m.target);
   if (!channel) co_return error_code{};

@@ -9,6 +9,7 @@
 // the bus's PUBLISH, and returns the offset; callers do not change.
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -45,6 +46,9 @@ class publisher {
   // a message with no channel, at once: it reaches nobody), else
   // errc::unavailable and nothing was sent.
   asio::awaitable<error_code> publish(const outbound_message& m);
+  // Every message, in order, in one step: all are taken or none. Messages
+  // that reach nobody (a direct to an id no worker hands out) are skipped.
+  asio::awaitable<error_code> publish_all(std::span<const outbound_message> messages);
 
  private:
   bus& bus_;

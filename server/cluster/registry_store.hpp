@@ -6,6 +6,9 @@
 //   <prefix>workers            a set of worker keys
 //   <prefix>worker:<key>       the run_id of the Redis instance the worker is
 //                              subscribed on, expiring after the liveness timeout
+//   <prefix>worker-stats:<key> what the worker last said of itself (a JSON
+//                              object: node, worker, connections), expiring
+//                              with its entry
 //   <prefix>hello              channel: a new worker publishes its key once
 
 #include <chrono>
@@ -31,7 +34,12 @@ class registry_store {
   asio::awaitable<std::string> run_id();
   // Writes our entry, expiring after `ttl`, and lists us in the set. The
   // error is the entry's: the set only matters to workers that read it later.
-  asio::awaitable<error_code> heartbeat(std::string_view run_id, std::chrono::milliseconds ttl);
+  // `report`: the worker's stats, kept as long as the entry.
+  asio::awaitable<error_code> heartbeat(std::string_view run_id, std::chrono::milliseconds ttl,
+                                        std::string_view report);
+  // The reports of the workers whose report has not expired; nullopt when
+  // Redis failed. Reads only: the roll's bookkeeping stays with read_roll.
+  asio::awaitable<std::optional<std::vector<std::string>>> read_reports();
 
   // The listed workers whose entry exists, with the run_id each wrote, and
   // those whose entry expired; the expired ones are taken out of the set.

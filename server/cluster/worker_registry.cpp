@@ -82,7 +82,8 @@ asio::awaitable<void> worker_registry::refresh() {
     if (run_id_.empty()) co_return;
   }
   if (subscribed_) {
-    error_code ec = co_await store_.heartbeat(run_id_, entry_ttl_);
+    std::string stats = report ? report() : std::string("{}");
+    error_code ec = co_await store_.heartbeat(run_id_, entry_ttl_, stats);
     if (!ec && subscribed_ && !registered_) {
       registered_ = true;
       if (on_registered) on_registered();

@@ -43,6 +43,8 @@ class worker_registry {
   // Called when our entry is written for the first time after subscribed():
   // other workers take us for alive from now on.
   std::function<void()> on_registered;
+  // What the worker says of itself at each heartbeat (GET /api/stats).
+  std::function<std::string()> report;
   // Called whenever gate_open() or announced() changes.
   std::function<void()> on_change;
 
@@ -55,6 +57,9 @@ class worker_registry {
   // Our subscriber holds every channel again / lost them.
   void subscribed();
   void unsubscribed();
+  // What every live worker last reported (report above); nullopt when
+  // Redis failed.
+  asio::awaitable<std::optional<std::vector<std::string>>> reports() { return store_.read_reports(); }
   // Leaving for good (drain): remove our entry so nobody waits for us.
   asio::awaitable<void> withdraw();
 

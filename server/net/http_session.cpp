@@ -1,10 +1,13 @@
 #include "server/net/http_session.hpp"
 
+#include <algorithm>
+
 #include "common/expected_close.hpp"
 #include "common/log.hpp"
 #include "common/spawn.hpp"
 #include "common/wall_clock.hpp"
 #include "server/worker_context.hpp"
+#include "server/net/backend_api.hpp"
 #include "server/net/ws_session.hpp"
 
 namespace switchboard {
@@ -33,7 +36,13 @@ http::response<http::string_body> text_response(const http::request<http::string
 
 }  // namespace
 
-http_session::http_session(tcp::socket socket, worker_context& ctx) : stream_(std::move(socket)), ctx_(ctx) {}
+http_session::http_session(tcp::socket socket, worker_context& ctx, bool api_listener)
+    : stream_(std::move(socket)), ctx_(ctx), api_listener_(api_listener) {}
+
+bool http_session::serves_api() const {
+  // With a listener of its own, the API is there and only there.
+  return ctx_.cfg.api_enabled() && (ctx_.cfg.api_port != 0) == api_listener_;
+}
 
 void http_session::start() { spawn(stream_.get_executor(), run(), "http session"); }
 
@@ -42,12 +51,21 @@ asio::awaitable<void> http_session::run() {
   for (;;) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(header_limit);
-    parser.body_limit(body_limit);
+    // The parser holds any body to the larger limit; the one of its path (the
+    // API takes batches) is checked once the header says where it goes.
+    parser.body_limit(std::max<std::uint64_t>(body_limit, serves_api() ? ctx_.cfg.api_max_body_bytes : 0));
     stream_.expires_after(ctx_.cfg.handshake_timeout);
-    auto [ec, n] = co_await http::async_read(stream_, buffer_, parser, use_nothrow);
+    auto [ec, n] = co_await http::async_read_header(stream_, buffer_, parser, use_nothrow);
+    bool to_api = !ec && backend_api::is_api_path(parser.get().target()) && serves_api();
+    const std::uint64_t limit = to_api ? ctx_.cfg.api_max_body_bytes : body_limit;
+    if (!ec && parser.content_length().value_or(0) > limit) ec = http::error::body_limit;
+    if (!ec) std::tie(ec, n) = co_await http::async_read(stream_, buffer_, parser, use_nothrow);
+    if (!ec && parser.get().body().size() > limit) ec = http::error::body_limit;
     if (ec) {
       // Too large or malformed: say so before hanging up; else just hang up.
-      if (ec == http::error::header_limit || ec == http::error::body_limit) {
+      if (ec == http::error::body_limit && to_api) {
+        co_await beast::async_write(stream_, http::message_generator(ctx_.api.too_large(parser.get())), use_nothrow);
+      } else if (ec == http::error::header_limit || ec == http::error::body_limit) {
         http::request<http::string_body> bare;
         bool headers = ec == http::error::header_limit;
         auto res = headers ? text_response(bare, http::status::request_header_fields_too_large, "headers too large\n")
@@ -64,7 +82,7 @@ asio::awaitable<void> http_session::run() {
     }
     auto req = parser.release();
     bool full = ctx_.cfg.max_connections != 0 && ctx_.sessions >= ctx_.cfg.max_connections;
-    if (websocket::is_upgrade(req) && path_of(req.target()) == "/ws" && !full) {
+    if (!api_listener_ && websocket::is_upgrade(req) && path_of(req.target()) == "/ws" && !full) {
       auto verdict = ctx_.admit.admit(req, epoch_seconds());
       if (auto* away = std::get_if<turned_away>(&verdict)) {
         log::debug("upgrade refused: " + away->reason);
@@ -98,6 +116,12 @@ asio::awaitable<void> http_session::run() {
 }
 
 asio::awaitable<http::message_generator> http_session::respond(const http::request<http::string_body>& req) {
+  // Without the API here, /api/ is as unknown as any other path.
+  if (backend_api::is_api_path(req.target())) {
+    if (serves_api()) co_return co_await ctx_.api.respond(req);
+    co_return text_response(req, http::status::not_found, "not found\n");
+  }
+  if (api_listener_) co_return text_response(req, http::status::not_found, "not found\n");
   auto path = path_of(req.target());
   bool readable = req.method() == http::verb::get || req.method() == http::verb::head;
   if (path == "/ws") {

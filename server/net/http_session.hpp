@@ -1,6 +1,7 @@
 #pragma once
-// One HTTP connection: answers /healthz, /metrics and static files, and
-// hands an upgrade to /ws over to a ws_session.
+// One HTTP connection: answers /healthz, /metrics, static files and the
+// backend API, and hands an upgrade to /ws over to a ws_session. On the API's
+// own listener (--api-port) it answers the API alone.
 
 #include <memory>
 
@@ -12,11 +13,14 @@ struct worker_context;
 
 class http_session : public std::enable_shared_from_this<http_session> {
  public:
-  http_session(tcp::socket socket, worker_context& ctx);
+  // `api_listener`: the connection came in on the API's own listener.
+  http_session(tcp::socket socket, worker_context& ctx, bool api_listener);
   void start();
 
  private:
   asio::awaitable<void> run();
+  // Whether /api/ is served on this connection's listener.
+  bool serves_api() const;
   // Answers one request that is not an upgrade; a coroutine, so that a
   // route can wait on Redis (the backend API publishes).
   asio::awaitable<http::message_generator> respond(const http::request<http::string_body>& req);
@@ -27,6 +31,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   worker_context& ctx_;
+  const bool api_listener_;
 };
 
 }  // namespace switchboard

@@ -97,11 +97,15 @@ const std::vector<std::string>& hub::rooms_of(const recipient& who) const {
   return c == clients_.end() ? no_rooms : c->second.rooms;
 }
 
-std::vector<std::string> hub::member_ids(std::string_view room) const {
-  std::vector<std::string> ids;
-  if (auto it = rooms_.find(room); it != rooms_.end())
-    for (const auto* member : it->second) ids.push_back(member->id());
-  return ids;
+void hub::disconnect(const protocol::disconnect_order& order) {
+  auto code = static_cast<websocket::close_code>(order.code);
+  if (!order.by_user) {
+    if (auto it = clients_.find(order.target); it != clients_.end()) it->second.who->close(code, order.reason);
+    return;
+  }
+  // A copy: a close may end a session, which leaves the list, at once.
+  if (auto it = users_.find(order.target); it != users_.end())
+    for (auto* who : std::vector<recipient*>(it->second)) who->close(code, order.reason);
 }
 
 void hub::close_all(websocket::close_code code, std::string_view reason) {

@@ -42,6 +42,9 @@ class hub final : public delivery_sink {
   void deliver(protocol::scope kind, std::string_view target,
                const std::shared_ptr<const std::string>& frame) override;
 
+  // Closes the local connections of the order's user, or the one with its id.
+  void disconnect(const protocol::disconnect_order& order) override;
+
   // Membership. join() is true when `who` is the room's first local member,
   // leave() when it was the last; leaving a room one is not in does nothing.
   bool join(const std::string& room, recipient& who);
@@ -49,9 +52,7 @@ class hub final : public delivery_sink {
   bool is_member(std::string_view room, const recipient& who) const;
   // The rooms `who` is in, in the order it joined them.
   const std::vector<std::string>& rooms_of(const recipient& who) const;
-  // The ids of a room's local members (none when it has no local member).
-  std::vector<std::string> member_ids(std::string_view room) const;
-  // room -> local members, for re-announcing presence after a reconnect.
+  // room -> local members, for presence (re-announced after a reconnect).
   const room_map& rooms() const { return rooms_; }
 
   // Starts a graceful close of every recipient (drain).

@@ -7,8 +7,8 @@
 
 namespace switchboard {
 
-listener::listener(asio::io_context& ioc, int listen_fd, bool ipv6, worker_context& ctx)
-    : acceptor_(ioc, ipv6 ? tcp::v6() : tcp::v4(), listen_fd), ctx_(ctx) {}
+listener::listener(asio::io_context& ioc, int listen_fd, bool ipv6, worker_context& ctx, bool api)
+    : acceptor_(ioc, ipv6 ? tcp::v6() : tcp::v4(), listen_fd), ctx_(ctx), api_(api) {}
 
 void listener::start() {
   spawn(acceptor_.get_executor(), accept_loop(), "accept loop");
@@ -37,7 +37,7 @@ asio::awaitable<void> listener::accept_loop() {
     warned = false;
     error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    std::make_shared<http_session>(std::move(socket), ctx_)->start();
+    std::make_shared<http_session>(std::move(socket), ctx_, api_)->start();
   }
 }
 

@@ -10,7 +10,8 @@ struct worker_context;
 
 class listener {
  public:
-  listener(asio::io_context& ioc, int listen_fd, bool ipv6, worker_context& ctx);
+  // `api`: the API's own listener (--api-port), which serves /api/ alone.
+  listener(asio::io_context& ioc, int listen_fd, bool ipv6, worker_context& ctx, bool api = false);
   void start();
   void stop();
 
@@ -19,6 +20,7 @@ class listener {
 
   tcp::acceptor acceptor_;
   worker_context& ctx_;
+  bool api_;
 };
 
 }  // namespace switchboard

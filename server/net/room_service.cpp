@@ -6,6 +6,11 @@
 #include "common/spawn.hpp"
 
 namespace switchboard {
+namespace {
+
+std::string member_of(const recipient& who) { return presence_member{who.id(), who.user()}.encoded(); }
+
+}  // namespace
 
 room_service::room_service(asio::any_io_executor ex, const config& cfg, const redis_keys& keys, hub& local,
                            presence_store& presence, const redis::client& control, redis::subscriber& subscriber)
@@ -26,7 +31,7 @@ asio::awaitable<std::optional<protocol::error_kind>> room_service::join(recipien
   // reaches this client, so nothing sent after the ack can be missed.
   hub_.join(room, who);
   error_code ec = co_await subscriber_.subscribe(keys_.room_channel(room));
-  if (!ec) ec = co_await presence_.add(room, who.id());
+  if (!ec) ec = co_await presence_.add(room, member_of(who));
   if (!ec) co_return std::nullopt;
 
   // Undo, so that an error means nothing was done.
@@ -40,7 +45,7 @@ asio::awaitable<std::optional<protocol::error_kind>> room_service::leave(recipie
   bool last = leave_here(who, room);
   // Locally the client has left either way; if Redis failed, restore()
   // rewrites presence from local truth once this worker is registered again.
-  if (co_await presence_.remove(room, who.id(), last)) co_return protocol::error_kind::unavailable;
+  if (co_await presence_.remove(room, member_of(who), last)) co_return protocol::error_kind::unavailable;
   co_return std::nullopt;
 }
 
@@ -52,7 +57,7 @@ void room_service::leave_all(recipient& who) {
 
 asio::awaitable<void> room_service::evict(recipient& who, std::vector<std::string> rooms) {
   // Taken before the first wait: `who` may be gone by the time it ends.
-  std::string id = who.id();
+  std::string id = member_of(who);
   std::vector<bool> last;
   for (const auto& room : rooms) last.push_back(leave_here(who, room));
   for (std::size_t i = 0; i < rooms.size(); ++i) co_await presence_.remove(rooms[i], id, last[i]);
@@ -62,7 +67,7 @@ asio::awaitable<void> room_service::evict(recipient& who, std::vector<std::strin
 // this worker is registered again.
 void room_service::leave_locally(recipient& who, const std::string& room) {
   bool last = leave_here(who, room);
-  spawn(ex_, presence_.remove(room, who.id(), last), "presence removal");
+  spawn(ex_, presence_.remove(room, member_of(who), last), "presence removal");
 }
 
 bool room_service::leave_here(recipient& who, const std::string& room) {
@@ -71,8 +76,13 @@ bool room_service::leave_here(recipient& who, const std::string& room) {
   return last;
 }
 
-asio::awaitable<std::optional<std::vector<std::string>>> room_service::members(const std::string& room) {
-  co_return co_await presence_.members(room);
+asio::awaitable<std::optional<std::vector<presence_member>>> room_service::members(const std::string& room) {
+  auto entries = co_await presence_.members(room);
+  if (!entries) co_return std::nullopt;
+  std::vector<presence_member> out;
+  out.reserve(entries->size());
+  for (const auto& entry : *entries) out.push_back(presence_member::decoded(entry));
+  co_return out;
 }
 
 void room_service::restore() { spawn(ex_, restore_all(), "presence restore"); }
@@ -84,7 +94,13 @@ asio::awaitable<void> room_service::restore_all() {
   for (const auto& [room, members] : hub_.rooms()) rooms.insert(room);
   // Each write reads the hub when it leaves, so it writes what holds then.
   for (const auto& room : rooms)
-    spawn(ex_, presence_.replace(room, [this, room] { return hub_.member_ids(room); }), "presence restore");
+    spawn(ex_, presence_.replace(room, [this, room] {
+            std::vector<std::string> members;
+            if (auto it = hub_.rooms().find(room); it != hub_.rooms().end())
+              for (const auto* member : it->second) members.push_back(member_of(*member));
+            return members;
+          }),
+          "presence restore");
 }
 
 void room_service::sweep(const std::string& worker_key) {

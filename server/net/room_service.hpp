@@ -28,8 +28,9 @@ class room_service {
   // Answers the request: nullopt when it succeeded, else the error to send.
   asio::awaitable<std::optional<protocol::error_kind>> join(recipient& who, const std::string& room);
   asio::awaitable<std::optional<protocol::error_kind>> leave(recipient& who, const std::string& room);
-  // Every member of `room` on live workers, sorted; nullopt when Redis failed.
-  asio::awaitable<std::optional<std::vector<std::string>>> members(const std::string& room);
+  // Every member of `room` on live workers, sorted by id; nullopt when
+  // Redis failed.
+  asio::awaitable<std::optional<std::vector<presence_member>>> members(const std::string& room);
 
   // The recipient is going: leave all its rooms without waiting for Redis.
   void leave_all(recipient& who);

@@ -1,5 +1,7 @@
 #include "server/net/ws_session.hpp"
 
+#include <set>
+
 #include "common/expected_close.hpp"
 #include "common/log.hpp"
 #include "common/metrics.hpp"
@@ -242,7 +244,15 @@ asio::awaitable<void> ws_session::serve(protocol::request req) {
       }
       auto members = co_await ctx_.rooms.members(req.room);
       if (members) {
-        send(protocol::presence_frame(req.room, *members, req.ref));
+        std::vector<std::string> ids;
+        std::set<std::string> users;
+        for (auto& member : *members) {
+          ids.push_back(std::move(member.id));
+          if (!member.user.empty()) users.insert(std::move(member.user));
+        }
+        std::optional<std::vector<std::string>> user_list;
+        if (ctx_.admit.auth_enabled()) user_list.emplace(users.begin(), users.end());
+        send(protocol::presence_frame(req.room, ids, req.ref, user_list));
       } else {
         answer_error(protocol::error_kind::unavailable, describe(protocol::error_kind::unavailable), req.ref);
       }

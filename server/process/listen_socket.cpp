@@ -16,13 +16,23 @@ namespace {
 // connects queue instead of being dropped.
 constexpr int backlog = 4096;
 
-[[noreturn]] void fail(const config& cfg, const char* what) {
+struct address {
+  const std::string& bind;
+  std::uint16_t port;
+};
+
+[[noreturn]] void fail(const address& cfg, const char* what) {
   int err = errno;
   throw std::system_error(err, std::generic_category(),
                           std::string(what) + " " + cfg.bind + ":" + std::to_string(cfg.port));
 }
 
-listen_socket open_one(const config& cfg, bool reuse_port) {
+struct opened {
+  int fd;
+  bool ipv6;
+};
+
+opened open_one(const address& cfg, bool reuse_port) {
   sockaddr_storage storage{};
   socklen_t length = 0;
   bool ipv6 = false;
@@ -66,12 +76,23 @@ listen_socket open_one(const config& cfg, bool reuse_port) {
 
 std::vector<listen_socket> open_listen_sockets(const config& cfg) {
   std::vector<listen_socket> sockets;
+  const address public_address{cfg.bind, cfg.port};
+  const address api_address{cfg.api_bind, cfg.api_port};
+  const bool own_api = cfg.api_port != 0;
   // SO_REUSEPORT would let us join another process's group on the same port
-  // and silently share its traffic: first prove the port is free.
-  listen_socket probe = open_one(cfg, false);
-  ::close(probe.fd);
+  // and silently share its traffic: first prove the ports are free.
+  ::close(open_one(public_address, false).fd);
+  if (own_api) ::close(open_one(api_address, false).fd);
   try {
-    for (int i = 0; i < cfg.workers; ++i) sockets.push_back(open_one(cfg, true));
+    for (int i = 0; i < cfg.workers; ++i) {
+      auto [fd, ipv6] = open_one(public_address, true);
+      sockets.push_back({fd, ipv6});
+      if (own_api) {
+        auto [api_fd, api_ipv6] = open_one(api_address, true);
+        sockets.back().api_fd = api_fd;
+        sockets.back().api_ipv6 = api_ipv6;
+      }
+    }
   } catch (...) {
     close_listen_sockets(sockets);
     throw;
@@ -79,8 +100,13 @@ std::vector<listen_socket> open_listen_sockets(const config& cfg) {
   return sockets;
 }
 
+void close_listen_socket(const listen_socket& socket) {
+  ::close(socket.fd);
+  if (socket.api_fd >= 0) ::close(socket.api_fd);
+}
+
 void close_listen_sockets(std::vector<listen_socket>& sockets) {
-  for (auto& s : sockets) ::close(s.fd);
+  for (const auto& s : sockets) close_listen_socket(s);
   sockets.clear();
 }
 

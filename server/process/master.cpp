@@ -99,6 +99,7 @@ int master::run() {
 
   log::info("node " + cfg_.node + " listening on " + cfg_.bind + ":" + std::to_string(cfg_.port) + " with " +
             std::to_string(slots_.size()) + " workers, redis " + cfg_.redis.describe());
+  if (cfg_.api_port != 0) log::info("backend API on " + cfg_.api_bind + ":" + std::to_string(cfg_.api_port));
   for (std::size_t i = 0; i < slots_.size(); ++i) spawn(i);
 
   for (;;) {
@@ -146,7 +147,7 @@ void master::spawn(std::size_t index) {
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (::getppid() != parent) ::_exit(0);
     for (std::size_t i = 0; i < sockets_.size(); ++i)
-      if (i != index) ::close(sockets_[i].fd);
+      if (i != index) close_listen_socket(sockets_[i]);
     log::set_context(cfg_.node, std::to_string(index));
     try {
       run_worker(cfg_, static_cast<int>(index), sockets_[index], counters_);

@@ -1,5 +1,7 @@
 #include "server/process/worker.hpp"
 
+#include <optional>
+
 #include <unistd.h>
 
 #include <csignal>
@@ -13,11 +15,11 @@
 namespace switchboard {
 namespace {
 
-// Turns /healthz to 503, serves on for `notice`, then closes the listener,
+// Turns /healthz to 503, serves on for `notice`, then closes the listeners,
 // says goodbye to every client (1001) and stops the io_context once they are
 // gone or the drain deadline has passed.
 asio::awaitable<void> drain(asio::io_context& ioc, worker_context& ctx, listener& accepting,
-                            std::chrono::seconds notice) {
+                            std::optional<listener>& api, std::chrono::seconds notice) {
   ctx.draining = true;
   asio::steady_timer tick(ioc);
   if (notice.count() > 0) {
@@ -27,6 +29,7 @@ asio::awaitable<void> drain(asio::io_context& ioc, worker_context& ctx, listener
   }
   ctx.stopping = true;
   accepting.stop();
+  if (api) api->stop();
   log::info("draining " + std::to_string(ctx.hub.size()) + " clients");
   ctx.hub.close_all(websocket::close_code::going_away, "server shutting down");
   auto deadline = std::chrono::steady_clock::now() + ctx.cfg.drain_timeout;
@@ -63,6 +66,8 @@ asio::awaitable<void> refresh_gauges(asio::io_context& ioc, worker_context& ctx)
   asio::io_context ioc{1};
   worker_context ctx(ioc.get_executor(), cfg, index, counters);
   listener accepting(ioc, socket.fd, socket.ipv6, ctx);
+  std::optional<listener> api;
+  if (socket.api_fd >= 0) api.emplace(ioc, socket.api_fd, socket.api_ipv6, ctx, true);
 
   // SIGTERM/SIGINT: the node stops, with the drain notice. SIGUSR2: the
   // master retires this worker in a rolling restart; the node serves on, so
@@ -71,11 +76,12 @@ asio::awaitable<void> refresh_gauges(asio::io_context& ioc, worker_context& ctx)
   signals.async_wait([&](error_code ec, int sig) {
     if (ec) return;
     auto notice = sig == SIGUSR2 ? std::chrono::seconds(0) : cfg.drain_notice;
-    spawn(ioc.get_executor(), drain(ioc, ctx, accepting, notice), "drain");
+    spawn(ioc.get_executor(), drain(ioc, ctx, accepting, api, notice), "drain");
   });
 
   ctx.bus.start();
   accepting.start();
+  if (api) api->start();
   spawn(ioc.get_executor(), report_ready(ctx), "ready report");
   spawn(ioc.get_executor(), refresh_gauges(ioc, ctx), "gauge refresh");
   log::info("worker " + std::to_string(index) + " serving as " + ctx.ids.worker_key());

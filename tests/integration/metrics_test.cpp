@@ -125,9 +125,10 @@ TEST_F(metrics_test, every_worker_reports_exact_counts_after_known_traffic) {
     EXPECT_EQ(after.value("switchboard_outbound_queue_bytes", node, 0), 0);
     EXPECT_EQ(after.value("switchboard_healthy", node, 0), 1);
     EXPECT_EQ(after.value("switchboard_healthy", node, 1), 1);
-    // Broadcast, own direct channel, probe, hello; worker 1 also holds the room.
-    EXPECT_EQ(after.value("switchboard_redis_subscriptions", node, 0), 4);
-    EXPECT_EQ(after.value("switchboard_redis_subscriptions", node, 1), 5);
+    // Broadcast, users, control, own direct channel, probe, hello; worker 1
+    // also holds the room.
+    EXPECT_EQ(after.value("switchboard_redis_subscriptions", node, 0), 6);
+    EXPECT_EQ(after.value("switchboard_redis_subscriptions", node, 1), 7);
     EXPECT_EQ(after.value("switchboard_worker_restarts_total", node, 0), 0);
   }
 

@@ -7,7 +7,7 @@
 namespace switchboard::testing {
 namespace {
 
-asio::awaitable<void> exchange(http::request<http::empty_body> req, std::uint16_t port,
+asio::awaitable<void> exchange(http::request<http::string_body> req, std::uint16_t port,
                                std::chrono::milliseconds timeout, http_response& out) {
   beast::tcp_stream stream(co_await asio::this_coro::executor);
   // One deadline for the whole exchange: connect, write and read.
@@ -45,20 +45,29 @@ asio::awaitable<void> exchange(http::request<http::empty_body> req, std::uint16_
 }  // namespace
 
 http_response http_request(std::uint16_t port, std::string_view method, std::string_view target,
-                           const http_headers& headers, std::chrono::milliseconds timeout) {
-  http::request<http::empty_body> req;
+                           const http_headers& headers, std::string body, std::chrono::milliseconds timeout) {
+  http::request<http::string_body> req;
   req.method_string(method);
   req.target(target);
   req.version(11);
   req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
   for (const auto& [name, value] : headers) req.set(name, value);
   req.keep_alive(false);
+  if (!body.empty()) {
+    req.body() = std::move(body);
+    req.prepare_payload();
+  }
 
   asio::io_context ioc{1};
   http_response out;
   asio::co_spawn(ioc, exchange(std::move(req), port, timeout, out), asio::detached);
   ioc.run();
   return out;
+}
+
+http_response http_request(std::uint16_t port, std::string_view method, std::string_view target,
+                           const http_headers& headers, std::chrono::milliseconds timeout) {
+  return http_request(port, method, target, headers, std::string(), timeout);
 }
 
 http_response http_get(std::uint16_t port, std::string_view path, std::chrono::milliseconds timeout) {

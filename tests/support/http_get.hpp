@@ -25,6 +25,10 @@ using http_headers = std::vector<std::pair<std::string, std::string>>;
 http_response http_request(std::uint16_t port, std::string_view method, std::string_view target,
                            const http_headers& headers = {},
                            std::chrono::milliseconds timeout = std::chrono::seconds(5));
+// With a body (sent with its Content-Length).
+http_response http_request(std::uint16_t port, std::string_view method, std::string_view target,
+                           const http_headers& headers, std::string body,
+                           std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
 http_response http_get(std::uint16_t port, std::string_view path,
                        std::chrono::milliseconds timeout = std::chrono::seconds(5));

@@ -35,7 +35,9 @@ class kept_deliveries final : public delivery_sink {
                const std::shared_ptr<const std::string>& frame) override {
     got.push_back({kind, std::string(target), *frame});
   }
+  void disconnect(const protocol::disconnect_order& order) override { orders.emplace_back(order.target); }
   std::vector<delivery> got;
+  std::vector<std::string> orders;
 };
 
 class publisher_test : public ::testing::Test {
@@ -112,6 +114,32 @@ TEST_F(publisher_test, ARoomMessageTravelsOnTheRoomsChannel) {
   auto ec = publish({protocol::scope::room, "me.1", "lobby", "null"});
   ASSERT_TRUE(ec.has_value());
   EXPECT_FALSE(*ec);
+}
+
+TEST_F(publisher_test, ABatchArrivesWholeAndInOrder) {
+  std::vector<std::string> data;
+  for (int i = 0; i < 100; ++i) data.push_back(std::to_string(i));
+  std::vector<outbound_message> batch;
+  for (const auto& d : data) batch.push_back({protocol::scope::broadcast, "server", {}, d});
+  batch.push_back({protocol::scope::direct, "server", "not-an-id", "1"});  // reaches nobody: skipped
+  auto ec = testing::run_task(loop_, [](publisher& p, std::vector<outbound_message> b) -> asio::awaitable<error_code> {
+    co_return co_await p.publish_all(b);
+  }(*messages_, batch));
+  ASSERT_TRUE(ec.has_value());
+  EXPECT_FALSE(*ec);
+  ASSERT_TRUE(loop_.run_until([&] { return sink_.got.size() == 100; }, 5s));
+  for (int i = 0; i < 100; ++i)
+    EXPECT_EQ(sink_.got[i].frame, protocol::message_frame(protocol::scope::broadcast, "server", {}, data[i]));
+}
+
+TEST_F(publisher_test, ADisconnectOrderOnTheControlChannelReachesTheSink) {
+  std::string channel = keys_.control_channel();
+  redis_->command({"PUBLISH", channel, protocol::encode_disconnect({true, "alice", 4001, "bye"})});
+  redis_->command({"PUBLISH", channel, "garbage"});
+  ASSERT_TRUE(loop_.run_until([&] { return !sink_.orders.empty(); }, 5s));
+  loop_.run_for(100ms);
+  EXPECT_EQ(sink_.orders, std::vector<std::string>{"alice"});
+  EXPECT_TRUE(sink_.got.empty());
 }
 
 TEST_F(publisher_test, WithRedisGoneItSaysUnavailable) {

@@ -54,6 +54,7 @@ class registry_store_test : public ::testing::Test {
   redis_keys keys_{"sbtest:"};
   std::string own_ = "cccccccccccccccc";
   std::optional<registry_store> store_;
+  std::string report_ = R"({"node":"n","worker":0,"connections":3})";
 };
 
 TEST_F(registry_store_test, RunIdIsTheInstances) {
@@ -63,7 +64,7 @@ TEST_F(registry_store_test, RunIdIsTheInstances) {
 }
 
 TEST_F(registry_store_test, AHeartbeatWritesAnExpiringEntryAndListsUs) {
-  EXPECT_FALSE(run(store_->heartbeat("r1", 3000ms)));
+  EXPECT_FALSE(run(store_->heartbeat("r1", 3000ms, report_)));
   EXPECT_EQ(redis_->command({"GET", keys_.worker_entry(own_)}), "r1");
   auto ttl = std::stoi(redis_->command({"PTTL", keys_.worker_entry(own_)}));
   EXPECT_GT(ttl, 0);
@@ -72,7 +73,7 @@ TEST_F(registry_store_test, AHeartbeatWritesAnExpiringEntryAndListsUs) {
 }
 
 TEST_F(registry_store_test, TheRollSplitsLiveFromExpiredAndPrunesTheExpired) {
-  run(store_->heartbeat("r1", 3000ms));
+  run(store_->heartbeat("r1", 3000ms, report_));
   redis_->command({"SADD", keys_.workers(), "dddddddddddddddd"});  // listed, no entry
   auto roll = run(store_->read_roll());
   ASSERT_TRUE(roll.has_value());
@@ -80,6 +81,19 @@ TEST_F(registry_store_test, TheRollSplitsLiveFromExpiredAndPrunesTheExpired) {
   EXPECT_EQ(roll->live.at(own_), "r1");
   EXPECT_EQ(roll->expired, std::vector<std::string>{"dddddddddddddddd"});
   EXPECT_EQ(redis_->command({"SMEMBERS", keys_.workers()}), "[" + own_ + "]");
+}
+
+TEST_F(registry_store_test, ReportsAreReadForWorkersWhoseReportLivesAndNothingIsPruned) {
+  run(store_->heartbeat("r1", 3000ms, report_));
+  redis_->command({"SADD", keys_.workers(), "dddddddddddddddd"});  // listed, no report
+  auto reports = run(store_->read_reports());
+  ASSERT_TRUE(reports.has_value());
+  EXPECT_EQ(*reports, std::vector<std::string>{report_});
+  EXPECT_NE(redis_->command({"SMEMBERS", keys_.workers()}).find("dddddddddddddddd"), std::string::npos)
+      << "pruning is read_roll's, so that the dead worker is still swept";
+  auto ttl = std::stoi(redis_->command({"PTTL", keys_.worker_stats(own_)}));
+  EXPECT_GT(ttl, 0);
+  EXPECT_LE(ttl, 3000);
 }
 
 TEST_F(registry_store_test, AnEmptyRegistryIsAnEmptyRoll) {
@@ -90,10 +104,11 @@ TEST_F(registry_store_test, AnEmptyRegistryIsAnEmptyRoll) {
 }
 
 TEST_F(registry_store_test, WithdrawRemovesEntryAndListing) {
-  run(store_->heartbeat("r1", 3000ms));
+  run(store_->heartbeat("r1", 3000ms, report_));
   EXPECT_FALSE(run(store_->announce()));
   run(store_->withdraw());
   EXPECT_EQ(redis_->command({"EXISTS", keys_.worker_entry(own_)}), "0");
+  EXPECT_EQ(redis_->command({"EXISTS", keys_.worker_stats(own_)}), "0");
   EXPECT_EQ(redis_->command({"SMEMBERS", keys_.workers()}), "[]");
 }
 
@@ -101,7 +116,7 @@ TEST_F(registry_store_test, WithRedisGoneCallsFail) {
   redis_->stop();
   ASSERT_TRUE(loop_.run_until([&] { return !commands_->is_up(); }, 5s));
   EXPECT_EQ(run(store_->run_id()), "");
-  EXPECT_TRUE(run(store_->heartbeat("r1", 3000ms)));
+  EXPECT_TRUE(run(store_->heartbeat("r1", 3000ms, report_)));
   EXPECT_FALSE(run(store_->read_roll()).has_value());
 }
 
