@@ -319,13 +319,19 @@ describe('server refusals', () => {
     await c.close();
   });
 
-  test('left: the room is dropped from the rooms rejoined, and an event says so', async () => {
+  // A welcomed client that has joined `rooms`, each join acked.
+  async function member(...rooms) {
     const c = fakeClient();
     const ws = FakeSocket.last;
     ws.welcome();
-    const joins = [c.join('chat:a'), c.join('news')];
+    const joins = rooms.map((room) => c.join(room));
     for (const f of ws.sent) ws.answer({ type: 'ack', ref: f.ref });
     await Promise.all(joins);
+    return { c, ws };
+  }
+
+  test('left: the room is dropped from the rooms rejoined, and an event says so', async () => {
+    const { c, ws } = await member('chat:a', 'news');
     const left = new Promise((r) => c.on('left', r));
     ws.answer({ type: 'left', room: 'news', reason: 'forbidden' });
     assert.deepEqual(await left, { room: 'news', reason: 'forbidden' });
@@ -338,15 +344,10 @@ describe('server refusals', () => {
   });
 
   test('a rejoin refused with forbidden is dropped; one refused with rate_limited is tried again', async () => {
-    const c = fakeClient();
-    let ws = FakeSocket.last;
-    ws.welcome();
-    const joins = [c.join('a'), c.join('b')];
-    for (const f of ws.sent) ws.answer({ type: 'ack', ref: f.ref });
-    await Promise.all(joins);
-    ws.serverClose(1006);
+    const { c, ws: first } = await member('a', 'b');
+    first.serverClose(1006);
 
-    ws = await nextSocket(ws);
+    let ws = await nextSocket(first);
     ws.welcome('w.2');
     const [a, b] = ws.sent;
     ws.answer({ type: 'error', code: 'forbidden', message: 'no', ref: a.ref });
