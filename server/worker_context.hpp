@@ -40,7 +40,7 @@ struct worker_context {
         bus(ex, c, keys, ids.worker_key(), hub, metrics),
         messages(bus, keys),
         presence(ex, bus.pool(), keys, ids.worker_key(), c.redis_pool_size),
-        rooms(ex, c, keys, hub, presence, bus.control(), bus.subscriber()),
+        rooms(ex, c, keys, hub, presence, messages, bus.control(), bus.subscriber()),
         api(c, messages, rooms, presence, bus, metrics),
         files(c.www_dir, c.static_max_bytes),
         admit(c),

@@ -11,6 +11,7 @@ char letter(scope kind) {
     case scope::direct: return 'd';
     case scope::room: return 'r';
     case scope::user: return 'u';
+    case scope::member: return 'm';
   }
   return '?';
 }
@@ -38,6 +39,7 @@ std::optional<envelope_view> decode_envelope(std::string_view bytes) {
     case 'd': out.kind = scope::direct; break;
     case 'r': out.kind = scope::room; break;
     case 'u': out.kind = scope::user; break;
+    case 'm': out.kind = scope::member; break;
     default: return std::nullopt;
   }
   out.target = bytes.substr(2, newline - 2);

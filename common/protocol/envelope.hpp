@@ -3,9 +3,11 @@
 //
 //   "1" <scope letter> <target> "\n" <frame>
 //
-// The scope letter is b (broadcast), d (direct), r (room) or u (user); the
-// target is empty for broadcast, the recipient id for direct, the room name
-// for room, the user id for user. No id, room name or user id can hold a
+// The scope letter is b (broadcast), d (direct), r (room), u (user) or m
+// (a member event); the target is empty for broadcast, the recipient id for
+// direct, the room name for room, the user id for user, and for a member
+// event the subject's id, a space and the room (it goes on the room's
+// channel, to the room's watchers but the subject). No id, room name or user id can hold a
 // newline, so the header ends at the first one. The frame is the exact text
 // every recipient gets, so a receiving worker routes on the header and never
 // parses JSON.

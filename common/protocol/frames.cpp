@@ -83,6 +83,20 @@ std::string presence_frame(std::string_view room, const std::vector<std::string>
   return out;
 }
 
+std::string member_frame(bool joined, std::string_view room, std::string_view id, std::string_view user) {
+  std::string out = joined ? "{\"type\":\"member\",\"event\":\"joined\",\"room\":"
+                           : "{\"type\":\"member\",\"event\":\"left\",\"room\":";
+  out += json_quote(room);
+  out += ",\"id\":";
+  out += json_quote(id);
+  if (!user.empty()) {
+    out += ",\"user\":";
+    out += json_quote(user);
+  }
+  out += '}';
+  return out;
+}
+
 std::string left_frame(std::string_view room, std::string_view reason) {
   std::string out = "{\"type\":\"left\",\"room\":";
   out += json_quote(room);

@@ -12,10 +12,12 @@
 
 namespace switchboard::protocol {
 
-enum class scope { broadcast, direct, room, user };
+// `member`: a member event of a room (join with "events"), which only the
+// room's watchers get.
+enum class scope { broadcast, direct, room, user, member };
 // One past the last scope: metrics keeps a counter per scope, labelled with
 // to_string.
-inline constexpr std::size_t scope_count = 4;
+inline constexpr std::size_t scope_count = 5;
 
 // As error.hpp's: a new scope does not compile until it has a name, and the
 // count is checked against the names.
@@ -27,6 +29,7 @@ constexpr std::string_view to_string(scope s) {
     case scope::direct: return "direct";
     case scope::room: return "room";
     case scope::user: return "user";
+    case scope::member: return "member";
   }
   return "unknown";
 }
@@ -49,6 +52,9 @@ std::string error_frame(error_kind kind, std::string_view message, const std::op
 std::string presence_frame(std::string_view room, const std::vector<std::string>& members,
                            const std::optional<std::string>& ref,
                            const std::optional<std::vector<std::string>>& users = std::nullopt);
+// Another connection joined or left `room` (PROTOCOL.md, `join` with
+// "events"); `user` only with auth.
+std::string member_frame(bool joined, std::string_view room, std::string_view id, std::string_view user);
 // The server took the connection out of `room` (PROTOCOL.md, "Token
 // lifetime": `reason` is "forbidden" when a refreshed token no longer allows it).
 std::string left_frame(std::string_view room, std::string_view reason);

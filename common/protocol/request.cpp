@@ -140,6 +140,12 @@ parse_result parse_request(std::string_view text) {
       return fail(error_kind::bad_request, "room must be 1 to 128 bytes without control characters", ref);
     req.room = *room;
   }
+  if (*type == request_type::join) {
+    if (auto it = doc.find("events"); it != doc.end()) {
+      if (!it->is_boolean()) return fail(error_kind::bad_request, "events must be true or false", ref);
+      req.events = it->get<bool>();
+    }
+  }
   if (*type == request_type::refresh) {
     const std::string* token = string_field(doc, "token");
     if (token == nullptr) return fail(error_kind::bad_request, "token must be a string", ref);

@@ -47,6 +47,7 @@ struct request {
   std::string room;  // join, leave, room, presence
   std::string data;  // broadcast, direct, room: the `data` value as JSON text
   std::string token;  // refresh
+  bool events = false;  // join: also receive member events
 };
 
 struct request_error {

@@ -9,16 +9,25 @@ namespace {
 // Deletes a dead worker's presence, atomically and only if its liveness
 // entry is still absent: a worker that came back meanwhile keeps what it
 // has just restored. ARGV: prefix, worker key.
+// Returns the number of rooms swept, then each member it removed as a room
+// and a member; {-1} when the worker is alive again. One script, so two
+// workers that sweep at once cannot both remove (and both announce) a member.
 constexpr std::string_view sweep_script = R"lua(
 local prefix, worker = ARGV[1], ARGV[2]
-if redis.call('EXISTS', prefix .. 'worker:' .. worker) == 1 then return -1 end
+if redis.call('EXISTS', prefix .. 'worker:' .. worker) == 1 then return {-1} end
 local rooms = redis.call('SMEMBERS', prefix .. 'worker-rooms:' .. worker)
+local out = {#rooms}
 for _, room in ipairs(rooms) do
+  local members = prefix .. 'room-members:' .. worker .. ':' .. room
+  for _, member in ipairs(redis.call('SMEMBERS', members)) do
+    out[#out + 1] = room
+    out[#out + 1] = member
+  end
   redis.call('SREM', prefix .. 'room-workers:' .. room, worker)
-  redis.call('DEL', prefix .. 'room-members:' .. worker .. ':' .. room)
+  redis.call('DEL', members)
 end
 redis.call('DEL', prefix .. 'worker-rooms:' .. worker)
-return #rooms
+return out
 )lua";
 
 }  // namespace
@@ -122,8 +131,14 @@ asio::awaitable<std::optional<std::vector<std::string>>> presence_store::members
 asio::awaitable<presence_store::sweep_result> presence_store::sweep(const std::string& worker_key) {
   auto [ec, reply] = co_await pool_.command("EVAL", sweep_script, "0", keys_.prefix(), worker_key);
   if (ec) co_return sweep_result{ec};
-  long long rooms = reply && reply->type == REDIS_REPLY_INTEGER ? std::max(reply->integer, 0LL) : 0;
-  co_return sweep_result{error_code{}, rooms};
+  sweep_result out;
+  if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements == 0 ||
+      reply->element[0]->type != REDIS_REPLY_INTEGER)
+    co_return out;
+  out.rooms = std::max(reply->element[0]->integer, 0LL);
+  for (std::size_t i = 1; i + 1 < reply->elements; i += 2)
+    out.departed.emplace_back(redis::text_of(*reply->element[i]), redis::text_of(*reply->element[i + 1]));
+  co_return out;
 }
 
 }  // namespace switchboard

@@ -75,6 +75,8 @@ class presence_store {
   struct sweep_result {
     error_code ec;
     long long rooms = 0;
+    // (room, encoded member) for every member removed, to announce.
+    std::vector<std::pair<std::string, std::string>> departed;
   };
   // Deletes what dead worker `worker_key` left, unless it has come back.
   asio::awaitable<sweep_result> sweep(const std::string& worker_key);

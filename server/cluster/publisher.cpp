@@ -10,6 +10,8 @@ std::optional<std::string> publisher::channel_for(protocol::scope scope, std::st
     case protocol::scope::broadcast: return keys_.broadcast_channel();
     case protocol::scope::room: return keys_.room_channel(target);
     case protocol::scope::user: return keys_.users_channel();
+    // "<id> <room>": the room's channel, where its watchers are.
+    case protocol::scope::member: return keys_.room_channel(target.substr(target.find(' ') + 1));
     case protocol::scope::direct:
       // A client id names the worker that owns it: only that one is told.
       if (auto worker = protocol::worker_key_of(target)) return keys_.direct_channel(*worker);
@@ -33,6 +35,16 @@ asio::awaitable<error_code> publisher::publish_all(std::span<const outbound_mess
   }
   if (wire.empty()) co_return error_code{};
   co_return co_await bus_.publish_all(wire);
+}
+
+asio::awaitable<error_code> publisher::publish_member_event(bool joined, std::string_view room, std::string_view id,
+                                                           std::string_view user) {
+  // Named, not temporaries in the co_await: GCC 12 mishandles those.
+  std::string target = std::string(id) + ' ' + std::string(room);
+  std::string channel = keys_.room_channel(room);
+  std::string envelope =
+      protocol::encode_envelope(protocol::scope::member, target, protocol::member_frame(joined, room, id, user));
+  co_return co_await bus_.publish(channel, envelope);
 }
 
 asio::awaitable<error_code> publisher::publish(const outbound_message& m) {

@@ -46,6 +46,11 @@ class publisher {
   // a message with no channel, at once: it reaches nobody), else
   // errc::unavailable and nothing was sent.
   asio::awaitable<error_code> publish(const outbound_message& m);
+  // Connection `id` (of `user`, empty when anonymous) joined or left `room`:
+  // one PUBLISH on the room's channel, whatever the room's size; every
+  // worker hands it to its watchers of the room.
+  asio::awaitable<error_code> publish_member_event(bool joined, std::string_view room, std::string_view id,
+                                                   std::string_view user);
   // Every message, in order, in one step: all are taken or none. Messages
   // that reach nobody (a direct to an id no worker hands out) are skipped.
   asio::awaitable<error_code> publish_all(std::span<const outbound_message> messages);

@@ -225,7 +225,9 @@ asio::awaitable<response> backend_api::publish(const http::request<http::string_
   std::vector<outbound_message> outbound;
   outbound.reserve(checked.size());
   for (const auto& m : checked) outbound.push_back({m.scope, "server", m.target, m.data});
-  error_code ec = batch ? co_await messages_.publish_all(outbound) : co_await messages_.publish(outbound.front());
+  error_code ec;
+  if (batch) ec = co_await messages_.publish_all(outbound);
+  else ec = co_await messages_.publish(outbound.front());
   if (ec) co_return unavailable(req);
   metrics_.api_publish_latency.observe_ns(static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count()));
@@ -284,7 +286,8 @@ asio::awaitable<response> backend_api::disconnect(const http::request<http::stri
   }
   order.reason = reason;
   std::string channel = bus_.keys().control_channel();
-  if (co_await bus_.publish(channel, protocol::encode_disconnect(order))) co_return unavailable(req);
+  std::string encoded = protocol::encode_disconnect(order);
+  if (co_await bus_.publish(channel, encoded)) co_return unavailable(req);
   co_return ok(req);
 }
 

@@ -59,13 +59,29 @@ void hub::deliver(protocol::scope kind, std::string_view target, const std::shar
     case protocol::scope::user:
       if (auto it = users_.find(target); it != users_.end()) to_all(it->second);
       break;
+    case protocol::scope::member: {
+      // "<id> <room>": the room's watchers hear of others, not of themselves.
+      auto space = target.find(' ');
+      if (space == std::string_view::npos) break;
+      auto subject = target.substr(0, space);
+      auto it = watchers_.find(target.substr(space + 1));
+      if (it == watchers_.end()) break;
+      send_ring::batch batch(sends_);
+      for (auto* watcher : it->second) {
+        if (watcher->id() == subject) continue;
+        watcher->send(frame);
+        metrics::add(delivered);
+      }
+      break;
+    }
   }
 }
 
-bool hub::join(const std::string& room, recipient& who) {
+bool hub::join(const std::string& room, recipient& who, bool events) {
   auto c = clients_.find(who.id());
   assert(c != clients_.end() && "only a registered recipient joins rooms");
   c->second.rooms.push_back(room);
+  if (events) watchers_[room].push_back(&who);
   auto& members = rooms_[room];
   members.push_back(&who);
   return members.size() == 1;
@@ -78,6 +94,10 @@ bool hub::leave(const std::string& room, recipient& who) {
   auto listed = std::find(joined.begin(), joined.end(), room);
   if (listed == joined.end()) return false;
   joined.erase(listed);
+  if (auto w = watchers_.find(room); w != watchers_.end()) {
+    if (std::find(w->second.begin(), w->second.end(), &who) != w->second.end()) remove_member(w->second, &who);
+    if (w->second.empty()) watchers_.erase(w);
+  }
 
   auto it = rooms_.find(room);
   auto& members = it->second;

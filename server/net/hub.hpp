@@ -47,7 +47,8 @@ class hub final : public delivery_sink {
 
   // Membership. join() is true when `who` is the room's first local member,
   // leave() when it was the last; leaving a room one is not in does nothing.
-  bool join(const std::string& room, recipient& who);
+  // `events`: `who` also gets the room's member events.
+  bool join(const std::string& room, recipient& who, bool events = false);
   bool leave(const std::string& room, recipient& who);
   bool is_member(std::string_view room, const recipient& who) const;
   // The rooms `who` is in, in the order it joined them.
@@ -68,6 +69,8 @@ class hub final : public delivery_sink {
 
   // Keyed by a view of the recipient's own id, which lives as long as the entry.
   std::unordered_map<std::string_view, client> clients_;
+  // room -> the local members that asked for its member events.
+  room_map watchers_;
   // user id -> the user's local connections; anonymous ones are not here.
   room_map users_;
   // A vector, not a set: delivery walks it per message, joins and leaves are rare.

@@ -13,29 +13,38 @@ std::string member_of(const recipient& who) { return presence_member{who.id(), w
 }  // namespace
 
 room_service::room_service(asio::any_io_executor ex, const config& cfg, const redis_keys& keys, hub& local,
-                           presence_store& presence, const redis::client& control, redis::subscriber& subscriber)
+                           presence_store& presence, publisher& messages, const redis::client& control,
+                           redis::subscriber& subscriber)
     : ex_(ex),
       cfg_(cfg),
       keys_(keys),
       hub_(local),
       presence_(presence),
+      messages_(messages),
       control_(control),
       subscriber_(subscriber) {}
 
-asio::awaitable<std::optional<protocol::error_kind>> room_service::join(recipient& who, const std::string& room) {
+asio::awaitable<std::optional<protocol::error_kind>> room_service::join(recipient& who, const std::string& room,
+                                                                       bool events) {
   if (hub_.is_member(room, who)) co_return std::nullopt;
   if (hub_.rooms_of(who).size() >= cfg_.max_rooms_per_connection) co_return protocol::error_kind::too_many_rooms;
   if (!control_.is_up() || !subscriber_.is_connected()) co_return protocol::error_kind::unavailable;
 
   // Member locally first: a message that reaches the worker from now on
   // reaches this client, so nothing sent after the ack can be missed.
-  hub_.join(room, who);
+  hub_.join(room, who, events);
   error_code ec = co_await subscriber_.subscribe(keys_.room_channel(room));
   if (!ec) ec = co_await presence_.add(room, member_of(who));
-  if (!ec) co_return std::nullopt;
+  if (!ec) {
+    // After presence: a watcher that hears of the join finds it there. An
+    // event that does not reach the broker is not worth failing the join.
+    co_await messages_.publish_member_event(true, room, who.id(), who.user());
+    co_return std::nullopt;
+  }
 
-  // Undo, so that an error means nothing was done.
-  leave_locally(who, room);
+  // Undo, so that an error means nothing was done (and nobody hears of it).
+  bool last = leave_here(who, room);
+  spawn(ex_, depart(room, who.id(), who.user(), last, false), "presence removal");
   co_return protocol::error_kind::unavailable;
 }
 
@@ -46,6 +55,7 @@ asio::awaitable<std::optional<protocol::error_kind>> room_service::leave(recipie
   // Locally the client has left either way; if Redis failed, restore()
   // rewrites presence from local truth once this worker is registered again.
   if (co_await presence_.remove(room, member_of(who), last)) co_return protocol::error_kind::unavailable;
+  co_await messages_.publish_member_event(false, room, who.id(), who.user());
   co_return std::nullopt;
 }
 
@@ -57,17 +67,25 @@ void room_service::leave_all(recipient& who) {
 
 asio::awaitable<void> room_service::evict(recipient& who, std::vector<std::string> rooms) {
   // Taken before the first wait: `who` may be gone by the time it ends.
-  std::string id = member_of(who);
+  std::string id = who.id();
+  std::string user = who.user();
   std::vector<bool> last;
   for (const auto& room : rooms) last.push_back(leave_here(who, room));
-  for (std::size_t i = 0; i < rooms.size(); ++i) co_await presence_.remove(rooms[i], id, last[i]);
+  for (std::size_t i = 0; i < rooms.size(); ++i) co_await depart(rooms[i], id, user, last[i], true);
 }
 
 // A failure of the Redis side (Redis gone) is repaired by restore() once
 // this worker is registered again.
 void room_service::leave_locally(recipient& who, const std::string& room) {
   bool last = leave_here(who, room);
-  spawn(ex_, presence_.remove(room, member_of(who), last), "presence removal");
+  spawn(ex_, depart(room, who.id(), who.user(), last, true), "presence removal");
+}
+
+asio::awaitable<void> room_service::depart(std::string room, std::string id, std::string user, bool last,
+                                           bool announce) {
+  std::string member = presence_member{id, user}.encoded();
+  error_code ec = co_await presence_.remove(room, std::move(member), last);
+  if (!ec && announce) co_await messages_.publish_member_event(false, room, id, user);
 }
 
 bool room_service::leave_here(recipient& who, const std::string& room) {
@@ -114,6 +132,11 @@ asio::awaitable<void> room_service::run_sweep(std::string worker_key) {
     log::warn("presence sweep of worker " + worker_key + " failed: " + swept.ec.message());
   } else if (swept.rooms > 0) {
     log::info("swept presence of dead worker " + worker_key + " from " + std::to_string(swept.rooms) + " rooms");
+  }
+  // Only the sweep that removed a member announces it: no duplicate left.
+  for (const auto& [room, entry] : swept.departed) {
+    auto member = presence_member::decoded(entry);
+    co_await messages_.publish_member_event(false, room, member.id, member.user);
   }
 }
 

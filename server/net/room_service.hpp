@@ -13,6 +13,7 @@
 #include "common/redis/client.hpp"
 #include "common/redis/subscriber.hpp"
 #include "server/cluster/presence_store.hpp"
+#include "server/cluster/publisher.hpp"
 #include "common/protocol/redis_keys.hpp"
 #include "server/net/hub.hpp"
 #include "server/net/recipient.hpp"
@@ -22,11 +23,17 @@ namespace switchboard {
 class room_service {
  public:
   // `control` only tells whether Redis is reachable; presence goes to `presence`.
+  // Member events go out through `messages`.
   room_service(asio::any_io_executor ex, const config& cfg, const redis_keys& keys, hub& local,
-               presence_store& presence, const redis::client& control, redis::subscriber& subscriber);
+               presence_store& presence, publisher& messages, const redis::client& control,
+               redis::subscriber& subscriber);
 
   // Answers the request: nullopt when it succeeded, else the error to send.
-  asio::awaitable<std::optional<protocol::error_kind>> join(recipient& who, const std::string& room);
+  // `events`: `who` also hears when others join and leave. Every join and
+  // leave (by request, by close, by refresh, by a dead worker's sweep) is
+  // announced as a member event once presence has it.
+  asio::awaitable<std::optional<protocol::error_kind>> join(recipient& who, const std::string& room,
+                                                            bool events = false);
   asio::awaitable<std::optional<protocol::error_kind>> leave(recipient& who, const std::string& room);
   // Every member of `room` on live workers, sorted by id; nullopt when
   // Redis failed.
@@ -48,6 +55,8 @@ class room_service {
   // Out of the room on this worker, and out of its channel after the last
   // local member; true when it was the last.
   bool leave_here(recipient& who, const std::string& room);
+  // Presence follows a local leave; `announce`: then the member event.
+  asio::awaitable<void> depart(std::string room, std::string id, std::string user, bool last, bool announce);
   // Leaves locally at once; the Redis side follows in the background.
   void leave_locally(recipient& who, const std::string& room);
   asio::awaitable<void> restore_all();
@@ -58,6 +67,7 @@ class room_service {
   const redis_keys& keys_;
   hub& hub_;
   presence_store& presence_;
+  publisher& messages_;
   const redis::client& control_;
   redis::subscriber& subscriber_;
 };

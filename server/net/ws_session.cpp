@@ -222,7 +222,7 @@ asio::awaitable<void> ws_session::serve(protocol::request req) {
         if (req.ref) send(protocol::ack_frame(*req.ref));
         break;
       }
-      auto failed = req.type == request_type::join ? co_await ctx_.rooms.join(*this, req.room)
+      auto failed = req.type == request_type::join ? co_await ctx_.rooms.join(*this, req.room, req.events)
                                                    : co_await ctx_.rooms.leave(*this, req.room);
       if (failed) {
         answer_error(*failed, describe(*failed), req.ref);

@@ -42,6 +42,13 @@ TEST(frames, error_codes_are_the_protocol_names) {
   EXPECT_EQ(to_string(error_kind::forbidden), "forbidden");
 }
 
+TEST(frames, member_events) {
+  EXPECT_EQ(json::parse(member_frame(true, "r", "a.1", "alice")),
+            (json{{"type", "member"}, {"event", "joined"}, {"room", "r"}, {"id", "a.1"}, {"user", "alice"}}));
+  EXPECT_EQ(json::parse(member_frame(false, "r", "a.1", "")),
+            (json{{"type", "member"}, {"event", "left"}, {"room", "r"}, {"id", "a.1"}}));
+}
+
 TEST(frames, left_names_the_room_and_the_reason) {
   EXPECT_EQ(json::parse(left_frame("chat:\"a\"", "forbidden")),
             (json{{"type", "left"}, {"room", "chat:\"a\""}, {"reason", "forbidden"}}));

@@ -94,6 +94,23 @@ TEST_F(hub_test, AConnectionThatLeavesNoLongerHearsItsUser) {
   hub_.add(a_);  // the fixture removes it again
 }
 
+TEST_F(hub_test, MemberEventsReachWatchersButNotTheirSubject) {
+  hub_.join("r", a_, true);
+  hub_.join("r", b_);
+  hub_.join("r", c_, true);
+  hub_.deliver(protocol::scope::member, "c r", frame("c joined"));
+  hub_.deliver(protocol::scope::member, "x other-room", frame("elsewhere"));
+  hub_.deliver(protocol::scope::member, "malformed", frame("dropped"));
+  ASSERT_EQ(a_.frames.size(), 1u);
+  EXPECT_EQ(*a_.frames[0], "c joined");
+  EXPECT_TRUE(b_.frames.empty()) << "b did not ask for events";
+  EXPECT_TRUE(c_.frames.empty()) << "nobody hears of itself";
+  hub_.leave("r", a_);
+  hub_.deliver(protocol::scope::member, "b r", frame("b left"));
+  EXPECT_EQ(a_.frames.size(), 1u) << "a left the room, and its watching with it";
+  ASSERT_EQ(c_.frames.size(), 1u);
+}
+
 TEST_F(hub_test, RoomReachesItsMembersOnly) {
   hub_.join("r", a_);
   hub_.join("r", c_);

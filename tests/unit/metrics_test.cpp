@@ -26,7 +26,7 @@ TEST(metrics, labels_are_the_protocol_names_in_enum_order) {
   using names = std::vector<std::string_view>;
   EXPECT_EQ(names(request_types.begin(), request_types.end()),
             (names{"broadcast", "direct", "join", "leave", "room", "presence", "ping", "refresh", "invalid"}));
-  EXPECT_EQ(names(scopes.begin(), scopes.end()), (names{"broadcast", "direct", "room", "user"}));
+  EXPECT_EQ(names(scopes.begin(), scopes.end()), (names{"broadcast", "direct", "room", "user", "member"}));
   EXPECT_EQ(names(error_codes.begin(), error_codes.end()),
             (names{"bad_json", "bad_request", "unknown_type", "unsupported", "too_many_rooms", "rate_limited",
                    "unavailable", "forbidden"}));

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <chrono>
 #include <deque>
 #include <stdexcept>
@@ -118,6 +120,11 @@ TEST_F(presence_store_test, SweepCleansADeadWorkerAndSparesALiveOne) {
   EXPECT_EQ(smembers(keys_.worker_rooms(other_)), "[]");
   EXPECT_EQ(smembers(keys_.room_workers("x")), "[]");
   EXPECT_EQ(redis_->command({"EXISTS", keys_.room_members(other_, "y")}), "0");
+  std::set<std::pair<std::string, std::string>> departed(swept.departed.begin(), swept.departed.end());
+  EXPECT_EQ(departed, (std::set<std::pair<std::string, std::string>>{{"x", "o.1"}, {"y", "o.2"}}));
+  auto again = run(store(0).sweep(other_));
+  EXPECT_EQ(again.rooms, 0);
+  EXPECT_TRUE(again.departed.empty()) << "a second sweep announces nobody twice";
 }
 
 TEST_F(presence_store_test, WithRedisGoneCallsFail) {

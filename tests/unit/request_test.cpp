@@ -232,6 +232,13 @@ TEST(request, personal_rooms_name_their_user) {
   EXPECT_EQ(personal_room_user("lobby"), std::nullopt);
 }
 
+TEST(request, join_may_ask_for_member_events) {
+  EXPECT_TRUE(parse_ok(R"({"type":"join","room":"r","events":true})").events);
+  EXPECT_FALSE(parse_ok(R"({"type":"join","room":"r","events":false})").events);
+  EXPECT_FALSE(parse_ok(R"({"type":"join","room":"r"})").events);
+  EXPECT_EQ(parse_error(R"({"type":"join","room":"r","events":1})").message, "events must be true or false");
+}
+
 TEST(request, refresh_carries_its_token) {
   auto req = parse_ok(R"({"type":"refresh","token":"a.b.c","ref":4})");
   EXPECT_EQ(req.type, request_type::refresh);
