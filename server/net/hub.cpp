@@ -19,16 +19,20 @@ void remove_member(std::vector<recipient*>& members, recipient* who) {
 
 void hub::add(recipient& who) {
   clients_.emplace(who.id(), client{&who, {}});
-  if (!who.user().empty()) users_[who.user()].push_back(&who);
+  if (!who.user().empty()) users_.emplace(who.user(), &who);
 }
 
 void hub::remove(recipient& who) {
   assert(rooms_of(who).empty() && "a recipient leaves its rooms before the hub");
   clients_.erase(who.id());
   if (who.user().empty()) return;
-  auto it = users_.find(who.user());
-  remove_member(it->second, &who);
-  if (it->second.empty()) users_.erase(it);
+  auto [first, last] = users_.equal_range(who.user());
+  for (auto it = first; it != last; ++it) {
+    if (it->second == &who) {
+      users_.erase(it);
+      return;
+    }
+  }
 }
 
 void hub::deliver(protocol::scope kind, std::string_view target, const std::shared_ptr<const std::string>& frame) {
@@ -56,9 +60,16 @@ void hub::deliver(protocol::scope kind, std::string_view target, const std::shar
     case protocol::scope::room:
       if (auto it = rooms_.find(target); it != rooms_.end()) to_all(it->second);
       break;
-    case protocol::scope::user:
-      if (auto it = users_.find(target); it != users_.end()) to_all(it->second);
+    case protocol::scope::user: {
+      auto [first, last] = users_.equal_range(target);
+      if (first == last) break;
+      send_ring::batch batch(sends_);
+      for (auto it = first; it != last; ++it) {
+        it->second->send(frame);
+        metrics::add(delivered);
+      }
       break;
+    }
     case protocol::scope::member: {
       // "<id> <room>": the room's watchers hear of others, not of themselves.
       auto space = target.find(' ');
@@ -123,9 +134,11 @@ void hub::disconnect(const protocol::disconnect_order& order) {
     if (auto it = clients_.find(order.target); it != clients_.end()) it->second.who->close(code, order.reason);
     return;
   }
-  // A copy: a close may end a session, which leaves the list, at once.
-  if (auto it = users_.find(order.target); it != users_.end())
-    for (auto* who : std::vector<recipient*>(it->second)) who->close(code, order.reason);
+  // A copy: a close may end a session, which leaves the map, at once.
+  std::vector<recipient*> closing;
+  auto [first, last] = users_.equal_range(order.target);
+  for (auto it = first; it != last; ++it) closing.push_back(it->second);
+  for (auto* who : closing) who->close(code, order.reason);
 }
 
 void hub::close_all(websocket::close_code code, std::string_view reason) {
