@@ -19,20 +19,19 @@ void remove_member(std::vector<recipient*>& members, recipient* who) {
 
 void hub::add(recipient& who) {
   clients_.emplace(who.id(), client{&who, {}});
-  if (!who.user().empty()) users_.emplace(who.user(), &who);
+  if (who.user().empty()) return;
+  if (users_.size() >= user_buckets_.size()) {
+    std::vector<user_index::bucket_type> larger(user_buckets_.size() * 2);
+    users_.rehash(user_index::bucket_traits(larger.data(), larger.size()));
+    user_buckets_.swap(larger);
+  }
+  users_.insert(who);
 }
 
 void hub::remove(recipient& who) {
   assert(rooms_of(who).empty() && "a recipient leaves its rooms before the hub");
   clients_.erase(who.id());
-  if (who.user().empty()) return;
-  auto [first, last] = users_.equal_range(who.user());
-  for (auto it = first; it != last; ++it) {
-    if (it->second == &who) {
-      users_.erase(it);
-      return;
-    }
-  }
+  if (who.user_index_hook::is_linked()) users_.erase(users_.iterator_to(who));
 }
 
 void hub::deliver(protocol::scope kind, std::string_view target, const std::shared_ptr<const std::string>& frame) {
@@ -65,7 +64,7 @@ void hub::deliver(protocol::scope kind, std::string_view target, const std::shar
       if (first == last) break;
       send_ring::batch batch(sends_);
       for (auto it = first; it != last; ++it) {
-        it->second->send(frame);
+        it->send(frame);
         metrics::add(delivered);
       }
       break;
@@ -137,7 +136,7 @@ void hub::disconnect(const protocol::disconnect_order& order) {
   // A copy: a close may end a session, which leaves the map, at once.
   std::vector<recipient*> closing;
   auto [first, last] = users_.equal_range(order.target);
-  for (auto it = first; it != last; ++it) closing.push_back(it->second);
+  for (auto it = first; it != last; ++it) closing.push_back(&*it);
   for (auto* who : closing) who->close(code, order.reason);
 }
 

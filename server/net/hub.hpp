@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+
+#include <boost/intrusive/unordered_set.hpp>
 #include <vector>
 
 #include "common/metrics.hpp"
@@ -72,10 +74,19 @@ class hub final : public delivery_sink {
   // room -> the local members that asked for its member events.
   room_map watchers_;
   // user id -> the user's local connections; anonymous ones are not here.
-  // Keyed by a view of the recipient's own user id, one node per
-  // connection: a connection with a user costs 56 bytes here (a map of
-  // vectors would cost twice that, each user having one connection).
-  std::unordered_multimap<std::string_view, recipient*> users_;
+  // Intrusive, keyed by each recipient's own user id: a connection with a
+  // user costs its bucket here (8 bytes) and no allocation.
+  struct user_of {
+    using type = std::string_view;
+    std::string_view operator()(const recipient& r) const { return r.user(); }
+  };
+  using user_index = boost::intrusive::unordered_multiset<
+      recipient, boost::intrusive::key_of_value<user_of>, boost::intrusive::hash<string_hash>,
+      boost::intrusive::equal<std::equal_to<std::string_view>>, boost::intrusive::store_hash<true>,
+      boost::intrusive::power_2_buckets<true>>;
+  // Grows with the index, so that it stays at one entry per bucket or less.
+  std::vector<user_index::bucket_type> user_buckets_{64};
+  user_index users_{user_index::bucket_traits(user_buckets_.data(), user_buckets_.size())};
   // A vector, not a set: delivery walks it per message, joins and leaves are rare.
   room_map rooms_;
   metrics::worker_metrics& metrics_;
