@@ -5,6 +5,13 @@
 #
 #   scripts/run.sh                      # port 8080, one worker per core
 #   PORT=9000 WORKERS=4 scripts/run.sh  # or pass switchboard flags: scripts/run.sh --node a
+#
+# With auth: give it a secret, then mint a token and open the demo with it
+#   export SWITCHBOARD_AUTH_SECRET=$(openssl rand -hex 32)
+#   scripts/run.sh
+#   scripts/token.sh --sub alice --claims '{"rooms":["*"],"publish":["*"]}'
+#   open http://localhost:8080/?token=<the token>
+# With the backend API: SWITCHBOARD_API_KEY=<16+ bytes> scripts/run.sh
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -40,5 +47,8 @@ node_pid=$!
 wait_healthy "http://127.0.0.1:$PORT/healthz" "$node_pid" 5 ||
   kill -0 "$node_pid" 2>/dev/null || { node_pid=""; die "switchboard did not start"; }
 say "Switchboard is running: open http://localhost:$PORT/ (WebSocket endpoint ws://localhost:$PORT/ws); Ctrl-C stops it"
+if [ -n "${SWITCHBOARD_AUTH_SECRET:-}" ]; then
+  say "auth is on: every connection needs a token; scripts/token.sh --sub <user> mints one, then open http://localhost:$PORT/?token=<token>"
+fi
 wait "$node_pid" || true
 node_pid=""
