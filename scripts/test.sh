@@ -48,8 +48,10 @@ else
   configure_and_build "$dir" RelWithDebInfo -DSWITCHBOARD_SANITIZE=OFF
 fi
 
-say "installing the JavaScript tests' packages (npm ci)"
+say "installing the JavaScript tests' packages and the Node emitter's (npm ci)"
 (cd "$SWITCHBOARD_ROOT/tests/js" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed in tests/js"
+(cd "$SWITCHBOARD_ROOT/scripts/emitter-node" && npm ci --no-audit --no-fund --loglevel=error) \
+  || die "npm ci failed in scripts/emitter-node"
 
 say "running tests"
 (cd "$dir" && ctest --output-on-failure --timeout 300)

@@ -1,0 +1,198 @@
+// scripts/emitter-node against a real redis-server and the real binary
+// (2 workers, auth on): room, user, broadcast and connection deliveries with
+// "from":"server", a batch in order or not at all, and every refusal before
+// anything reaches Redis. Needs `npm ci` in scripts/emitter-node (the redis
+// package); scripts/test.sh runs it.
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { once } from 'node:events';
+import net from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { busMessage, createEmitter, EmitError, MAX_DATA_DEPTH } from '../../scripts/emitter-node/index.js';
+import { freePort, nodeWebSocket, startCluster, waitFor } from './harness.js';
+
+const WebSocket = await nodeWebSocket();
+const SECRET = 'emitter-test-secret-of-32-bytes-or-more';
+const everything = { rooms: ['*'], publish: ['*'], broadcast: true };
+
+function hs256(sub) {
+  const part = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const body = `${part({ alg: 'HS256', typ: 'JWT' })}.${part({ sub, exp: Math.floor(Date.now() / 1000) + 600, ...everything })}`;
+  return `${body}.${createHmac('sha256', SECRET).update(body).digest('base64url')}`;
+}
+
+// A bare WebSocket client of user `sub`: its id, and every message it got.
+async function connectAs(cluster, sub) {
+  const ws = new WebSocket(`${cluster.wsUrl}?token=${hs256(sub)}`);
+  const frames = [];
+  ws.addEventListener('message', (event) => frames.push(JSON.parse(event.data)));
+  const welcome = await waitFor(() => frames.find((f) => f.type === 'welcome'), { what: `${sub}'s welcome` });
+  return {
+    id: welcome.id,
+    messages: () => frames.filter((f) => f.type === 'message'),
+    async join(room) {
+      ws.send(JSON.stringify({ type: 'join', room, ref: room }));
+      await waitFor(() => frames.find((f) => f.type === 'ack' && f.ref === room), { what: `the ack of join ${room}` });
+    },
+    close: () => ws.close(),
+  };
+}
+
+// Runs one inline command on a connection of its own; resolves with the
+// reply: an integer's or a bulk string's text.
+async function redisCommand(port, line) {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.setEncoding('utf8');
+  try {
+    await once(socket, 'connect');
+    socket.write(`${line}\r\n`);
+    let reply = '';
+    for await (const chunk of socket) {
+      reply += chunk;
+      const bulk = /^\$(\d+)\r\n/.exec(reply);
+      if (bulk && reply.length >= bulk[0].length + Number(bulk[1]) + 2) return reply.slice(bulk[0].length, -2);
+      if (!bulk && reply.endsWith('\r\n') && reply[0] !== '$') return reply.trim();
+    }
+    throw new Error(`${line}: the connection closed early`);
+  } finally {
+    socket.destroy();
+  }
+}
+
+describe('emitter-node against the server', () => {
+  let cluster;
+  let emitter;
+  const clients = [];
+
+  before(async () => {
+    cluster = await startCluster({ name: 'emitter', workers: 2, args: ['--auth-secret', SECRET] });
+    emitter = createEmitter({ url: `redis://127.0.0.1:${cluster.redisPort}` });
+  });
+
+  after(async () => {
+    for (const client of clients) client.close();
+    await emitter?.close();
+    await cluster?.stop();
+  });
+
+  async function client(sub) {
+    const c = await connectAs(cluster, sub);
+    clients.push(c);
+    return c;
+  }
+
+  test('room, user, broadcast and connection messages reach exactly their recipients', async () => {
+    // Two of alice's connections, so that on two workers one of them is likely elsewhere.
+    const [alice1, alice2, bob, carol] = [await client('alice'), await client('alice'), await client('bob'), await client('carol')];
+    await bob.join('chat');
+
+    await emitter.toRoom('chat', { text: 'hi' });
+    await emitter.toUser('alice', 'for alice');
+    await emitter.toRoom('user:alice', 'via user:alice');
+    await emitter.broadcast([1, 2]);
+    await emitter.toConnection(carol.id, null);
+
+    const broadcast = { type: 'message', scope: 'broadcast', from: 'server', data: [1, 2] };
+    const toAlice = (data) => ({ type: 'message', scope: 'user', from: 'server', user: 'alice', data });
+    const expected = new Map([
+      [alice1, [toAlice('for alice'), toAlice('via user:alice'), broadcast]],
+      [alice2, [toAlice('for alice'), toAlice('via user:alice'), broadcast]],
+      [bob, [{ type: 'message', scope: 'room', from: 'server', room: 'chat', data: { text: 'hi' } }, broadcast]],
+      [carol, [broadcast, { type: 'message', scope: 'direct', from: 'server', to: carol.id, data: null }]],
+    ]);
+    for (const [c, frames] of expected) {
+      await waitFor(() => c.messages().length >= frames.length, { what: `${frames.length} messages for ${c.id}` });
+    }
+    await sleep(200); // nothing more arrives
+    for (const [c, frames] of expected) assert.deepEqual(c.messages(), frames, c.id);
+  });
+
+  test('a batch arrives whole and in order, and a refused one not at all', async () => {
+    const member = await client('dave');
+    await member.join('feed');
+    const refused = [{ room: 'feed', data: 'never' }, { room: '', data: 'bad room' }];
+    await assert.rejects(emitter.publishAll(refused), (err) => err instanceof EmitError && err.code === 'bad_room' && err.index === 1);
+
+    await emitter.publishAll(Array.from({ length: 500 }, (_, n) => ({ room: 'feed', data: n })));
+    await waitFor(() => member.messages().length >= 500, { what: '500 messages' });
+    assert.deepEqual(member.messages().map((m) => m.data), Array.from({ length: 500 }, (_, n) => n));
+  });
+
+  test('after its connection is lost, the emitter connects again', async () => {
+    const member = await client('erin');
+    await member.join('again');
+    await emitter.toRoom('again', 'before');
+    const list = await redisCommand(cluster.redisPort, 'CLIENT LIST');
+    const id = /id=(\d+) [^\n]* name=switchboard-emitter /.exec(list)?.[1];
+    assert.ok(id, `no switchboard-emitter connection in ${list}`);
+    assert.match(await redisCommand(cluster.redisPort, `CLIENT KILL ID ${id}`), /^:1/);
+    // The call that meets the dead connection may fail; the one after it connects anew.
+    await emitter.toRoom('again', 'lost?').catch(() => {});
+    await emitter.toRoom('again', 'after');
+    await waitFor(() => member.messages().some((m) => m.data === 'after'), { what: 'the message after the reconnect' });
+    assert.equal(member.messages()[0].data, 'before');
+  });
+});
+
+describe('emitter-node refusals', () => {
+  const code = (fn) => {
+    try {
+      fn();
+    } catch (err) {
+      assert.ok(err instanceof EmitError, String(err));
+      return err.code;
+    }
+    return 'built';
+  };
+  const build = (message) => code(() => busMessage('sb:', message));
+
+  test('the envelope is the one the server builds', () => {
+    assert.deepEqual(busMessage('sb:', { room: 'chat:lobby', data: { text: 'hi' } }), {
+      channel: 'sb:room:chat:lobby',
+      envelope: '1rchat:lobby\n{"type":"message","scope":"room","from":"server","room":"chat:lobby","data":{"text":"hi"}}',
+    });
+    assert.deepEqual(busMessage('app:', { user: 'alice', data: 1 }), {
+      channel: 'app:users',
+      envelope: '1ualice\n{"type":"message","scope":"user","from":"server","user":"alice","data":1}',
+    });
+    assert.deepEqual(busMessage('sb:', { to: '0123456789abcdef.42', data: 7 }), {
+      channel: 'sb:direct:0123456789abcdef',
+      envelope: '1d0123456789abcdef.42\n{"type":"message","scope":"direct","from":"server","to":"0123456789abcdef.42","data":7}',
+    });
+    assert.deepEqual(busMessage('sb:', { broadcast: true, data: null }).envelope,
+      '1b\n{"type":"message","scope":"broadcast","from":"server","data":null}');
+    assert.equal(busMessage('sb:', { to: 'nobody.1', data: 1 }), null, 'an id no worker hands out reaches nobody');
+  });
+
+  test('names, ids, data and the shape of a message are checked', () => {
+    assert.equal(build({ room: 'r'.repeat(128), data: 1 }), 'built');
+    assert.equal(build({ room: 'é'.repeat(65), data: 1 }), 'bad_room'); // 130 bytes
+    for (const room of ['', 'a\nb', 'a\u007f', 'a\u0085', 'lone \ud800', 42]) assert.equal(build({ room, data: 1 }), 'bad_room', JSON.stringify(room));
+    for (const user of ['', 'tab\there', null]) assert.equal(build({ user, data: 1 }), 'bad_user');
+    assert.equal(build({ room: 'user:', data: 1 }), 'bad_user');
+    for (const to of ['', 'a b', 'a'.repeat(65), 7]) assert.equal(build({ to, data: 1 }), 'bad_id');
+    for (const data of [undefined, () => 1, 10n]) assert.equal(build({ broadcast: true, data }), 'bad_json');
+    const cyclic = {};
+    cyclic.self = cyclic;
+    assert.equal(build({ broadcast: true, data: cyclic }), 'bad_json');
+    const nested = (levels) => (levels === 0 ? 0 : [nested(levels - 1)]);
+    assert.equal(build({ broadcast: true, data: nested(MAX_DATA_DEPTH) }), 'built');
+    assert.equal(build({ broadcast: true, data: nested(MAX_DATA_DEPTH + 1) }), 'too_deep');
+    assert.equal(build({ broadcast: true, data: '[[[[' }), 'built', 'brackets inside a string do not nest');
+    assert.equal(build({ room: 'a', user: 'b', data: 1 }), 'bad_request');
+    assert.equal(build({ data: 1 }), 'bad_request');
+    assert.equal(build({ room: 'a' }), 'bad_request');
+  });
+
+  test('a refusal needs no Redis, an unreachable Redis rejects', async () => {
+    const emitter = createEmitter({ url: `redis://127.0.0.1:${await freePort()}` });
+    await assert.rejects(emitter.toRoom('', 1), { code: 'bad_room' });
+    await emitter.toConnection('nobody.1', 1); // reaches nobody: no connection needed
+    await assert.rejects(emitter.connect(), { code: 'ECONNREFUSED' });
+    await assert.rejects(emitter.broadcast(1), { code: 'ECONNREFUSED' });
+    await emitter.close();
+    await assert.rejects(emitter.broadcast(1), { code: 'closed' });
+  });
+});
