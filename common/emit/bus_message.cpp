@@ -84,25 +84,24 @@ prepared prepare(const redis_keys& keys, const message& m) {
   if (kind == scope::user && !is_valid_name(target)) return refuse(errc::bad_user);
   if (kind == scope::direct && !protocol::is_valid_client_id(target)) return refuse(errc::bad_id);
 
-  boost::system::error_code ec;
-  auto data = compact(m.data, ec);
-  if (!data) return prepared{ec, std::nullopt};
-
-  std::string channel;
+  std::optional<std::string> channel;  // none: the message reaches nobody
   switch (kind) {
     case scope::broadcast: channel = keys.broadcast_channel(); break;
     case scope::room: channel = keys.room_channel(target); break;
     case scope::user: channel = keys.users_channel(); break;
-    case scope::direct: {
+    case scope::direct:
       // The id names the worker that holds the connection; only it listens.
-      auto worker = protocol::worker_key_of(target);
-      if (!worker) return prepared{};
-      channel = keys.direct_channel(*worker);
+      if (auto worker = protocol::worker_key_of(target)) channel = keys.direct_channel(*worker);
       break;
-    }
+    case scope::member: return refuse(errc::bad_scope);  // the workers' own announcements
   }
+
+  boost::system::error_code ec;
+  auto data = compact(m.data, ec);
+  if (!data) return prepared{ec, std::nullopt};
+  if (!channel) return prepared{};
   auto frame = protocol::message_frame(kind, "server", target, *data);
-  return prepared{{}, bus_message{std::move(channel), protocol::encode_envelope(kind, target, frame)}};
+  return prepared{{}, bus_message{std::move(*channel), protocol::encode_envelope(kind, target, frame)}};
 }
 
 }  // namespace switchboard::emit

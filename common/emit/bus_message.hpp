@@ -20,7 +20,8 @@ namespace switchboard::emit {
 // nest protocol::max_json_depth deep; a backend's data may nest as deep.
 inline constexpr int max_data_depth = protocol::max_json_depth - 1;
 
-// What to deliver. `target`: the room (room), the user id (user), the
+// What to deliver. `scope`: broadcast, room, user or direct (member events
+// are the workers' own). `target`: the room (room), the user id (user), the
 // connection id (direct); ignored for broadcast. `data`: JSON text.
 struct message {
   protocol::scope scope{};

@@ -18,6 +18,7 @@ class emit_category final : public boost::system::error_category {
       case errc::bad_json: return "data is not one valid JSON value";
       case errc::too_deep:
         return "data nests deeper than " + std::to_string(max_data_depth) + " levels";
+      case errc::bad_scope: return "scope must be broadcast, room, user or direct";
     }
     return "unknown emit error";
   }

@@ -13,6 +13,7 @@ enum class errc {
   bad_id,        // not 1 to 64 characters of [A-Za-z0-9._:-]
   bad_json,      // data is not exactly one JSON value
   too_deep,      // data nests deeper than a client's data may
+  bad_scope,     // not broadcast, room, user or direct (member events are the server's)
 };
 
 const boost::system::error_category& category();

@@ -133,12 +133,17 @@ TEST(bus_message, data_may_nest_as_deep_as_a_clients_data) {
   EXPECT_EQ(refusal(scope::broadcast, {}, nested(100000)), errc::too_deep);
 }
 
+TEST(bus_message, member_events_are_the_workers_own) {
+  EXPECT_EQ(refusal(scope::member, "0123456789abcdef.1 room"), errc::bad_scope);
+}
+
 TEST(bus_message, every_refusal_says_what_is_wrong) {
   EXPECT_NE(make_error_code(errc::bad_room).message().find("room"), std::string::npos);
   EXPECT_NE(make_error_code(errc::bad_user).message().find("user"), std::string::npos);
   EXPECT_NE(make_error_code(errc::bad_id).message().find("id"), std::string::npos);
   EXPECT_NE(make_error_code(errc::bad_json).message().find("JSON"), std::string::npos);
   EXPECT_NE(make_error_code(errc::too_deep).message().find(std::to_string(max_data_depth)), std::string::npos);
+  EXPECT_NE(make_error_code(errc::bad_scope).message().find("scope"), std::string::npos);
 }
 
 }  // namespace
