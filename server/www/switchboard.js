@@ -13,6 +13,24 @@
 //   await sb.join('lobby');
 //   await sb.room('lobby', { text: 'hi' });
 //
+// Members: join with events to hear of everyone else joining and leaving,
+// and fill the list once from presence (the events say nothing of those
+// already there). Both survive reconnects: the room is rejoined with events.
+//
+//   sb.on('member', ({ event, room, id, user }) => ...); // 'joined' | 'left'
+//   await sb.join('lobby', { events: true });
+//   const { members, users } = await sb.presence('lobby', { users: true });
+//
+// presence(room) alone still resolves with the member ids, as it always
+// has; { users: true } makes it resolve with an object instead, whose users
+// are the distinct user ids among the members (null without auth). Events
+// lost while the broker was down are not sent again: ask presence anew.
+//
+// Messages: every delivery is a 'message' event, whatever its scope:
+// 'broadcast', 'room' (with room), 'direct' (with to, from direct(id)) and
+// 'user' (with user, from toUser(user) or a room message to user:U; every
+// connection of that user gets it). With auth, from_user names the sender.
+//
 // What a rejected request means (err.code):
 //   a server code   the server refused it and did nothing ('bad_request',
 //                   'too_many_rooms', 'unavailable', 'forbidden' (the token
@@ -196,7 +214,13 @@ export function connect(url, options = {}) {
  *   a room refused for good (e.g. `forbidden` under a new token) is in
  *   failed and is no longer rejoined
  * - `message`: a delivery, the frame as received:
- *   `{type:'message', scope, from, data, room?, to?, from_user?}`
+ *   `{type:'message', scope, from, data, room?, to?, user?, from_user?}`;
+ *   scope is 'broadcast', 'room', 'direct' or 'user'
+ * - `member`: another connection joined or left a room joined with
+ *   `{events: true}`. `{event: 'joined' | 'left', room, id, user}`; user is
+ *   its token's sub, null without auth. A left comes for a leave, a close,
+ *   a token refresh that no longer allows the room, and a dead worker
+ *   (within the server's --liveness-seconds)
  * - `left`: the server took this connection out of a room, e.g. because a
  *   refreshed token no longer allows it. `{room, reason}`; the room is no
  *   longer in `rooms` and is not rejoined
@@ -283,7 +307,7 @@ export class SwitchboardClient extends EventTarget {
     this._nextRef = 1;
     this._pending = new Map(); // ref -> request, sent or queued
     this._queue = []; // requests not yet sent, in call order
-    this._rooms = new Set(); // rooms to rejoin on reconnect
+    this._rooms = new Map(); // room -> {events}: rooms to rejoin on reconnect, as joined
     // room -> token of the latest join call: a join acked after a later
     // leave() must not put the room back into _rooms.
     this._joinIntent = new Map();
@@ -300,7 +324,17 @@ export class SwitchboardClient extends EventTarget {
 
   /** Rooms this client has joined and will rejoin after a reconnect. */
   get rooms() {
-    return [...this._rooms];
+    return [...this._rooms.keys()];
+  }
+
+  /**
+   * Whether `room` was joined with member events (and is rejoined with
+   * them); false for a room joined without them or not joined.
+   * @param {string} room
+   * @returns {boolean}
+   */
+  watches(room) {
+    return this._rooms.get(room)?.events === true;
   }
 
   /**
@@ -355,16 +389,42 @@ export class SwitchboardClient extends EventTarget {
   }
 
   /**
+   * Sends `data` to every connection of user `user` (the token's sub),
+   * wherever they are connected; they get a `message` with scope 'user'.
+   * Acked even when none is connected: the message is then dropped. Needs
+   * a node with auth (the `direct` claim allows it).
+   * @param {string} user a user id
+   * @param {*} data
+   * @returns {Promise<void>}
+   */
+  toUser(user, data) {
+    return this._request({ type: 'direct', user, data: data ?? null });
+  }
+
+  /**
    * Joins `room`; it is rejoined automatically after every reconnect until
-   * {@link leave} is called.
+   * {@link leave} is called. With `{events: true}` this connection also
+   * gets a `member` event for every other connection joining or leaving
+   * the room, and every rejoin asks for them again. As on the server,
+   * joining a room already joined changes nothing, its events setting
+   * included: to switch, leave and join again.
    * @param {string} room 1 to 128 bytes of UTF-8, no control characters
+   * @param {{events?: boolean}} [options]
    * @returns {Promise<void>} resolved once membership holds cluster-wide
    */
-  join(room) {
-    const intent = {};
+  join(room, options = {}) {
+    const events = options.events === true;
+    // The server keeps the setting of the first join that reached it: that
+    // of a room already held, else that of an earlier join still unanswered.
+    const held = this._rooms.get(room);
+    const earlier = held ? undefined : this._joinIntent.get(room);
+    const intent = { events: held?.events ?? earlier?.events ?? events };
     this._joinIntent.set(room, intent);
-    return this._request({ type: 'join', room }).then(() => {
-      if (this._joinIntent.get(room) === intent) this._rooms.add(room);
+    return this._request(joinFrame(room, events)).then(() => {
+      if (this._joinIntent.get(room) === intent && !this._rooms.has(room)) this._rooms.set(room, { events: intent.events });
+    }, (err) => {
+      if (this._joinIntent.get(room) === intent && !this._rooms.has(room)) this._joinIntent.delete(room);
+      throw err;
     });
   }
 
@@ -392,12 +452,18 @@ export class SwitchboardClient extends EventTarget {
   }
 
   /**
-   * Lists the ids of the members of `room`, cluster-wide.
+   * Lists the members of `room`, cluster-wide. By default it resolves with
+   * their ids, as it always has; with `{users: true}` it resolves with
+   * `{members, users}`: the ids, and the distinct user ids among them
+   * (sorted, as the server sends them), or null from a node without auth.
    * @param {string} room
-   * @returns {Promise<string[]>}
+   * @param {{users?: boolean}} [options]
+   * @returns {Promise<string[] | {members: string[], users: string[] | null}>}
    */
-  presence(room) {
-    return this._request({ type: 'presence', room });
+  presence(room, options = {}) {
+    const withUsers = options.users === true;
+    return this._request({ type: 'presence', room }).then(({ members, users }) =>
+      (withUsers ? { members, users } : members));
   }
 
   /**
@@ -526,8 +592,13 @@ export class SwitchboardClient extends EventTarget {
       case 'pong':
         this._settle(frame.ref, (req) => req.resolve(undefined));
         break;
-      case 'presence':
-        this._settle(frame.ref, (req) => req.resolve(frame.members ?? []));
+      case 'presence': {
+        const answer = { members: frame.members ?? [], users: Array.isArray(frame.users) ? frame.users : null };
+        this._settle(frame.ref, (req) => req.resolve(answer));
+        break;
+      }
+      case 'member':
+        this._onMember(frame);
         break;
       case 'error': {
         const error = new SwitchboardError(frame.code, frame.message);
@@ -562,6 +633,13 @@ export class SwitchboardClient extends EventTarget {
     this._emit('left', { room: frame.room, reason: frame.reason ?? null });
   }
 
+  // Another connection joined or left a room we watch.
+  _onMember(frame) {
+    if (typeof frame.room !== 'string' || typeof frame.id !== 'string') return;
+    if (frame.event !== 'joined' && frame.event !== 'left') return; // a newer server's event
+    this._emit('member', { event: frame.event, room: frame.room, id: frame.id, user: frame.user ?? null });
+  }
+
   async _onWelcome(frame) {
     clearTimeout(this._connectTimer);
     const ws = this._ws;
@@ -576,11 +654,11 @@ export class SwitchboardClient extends EventTarget {
 
     // Rejoin first and wait for the acks, so that queued requests (a room
     // message, a presence query) see the memberships they were made with.
-    const rooms = [...this._rooms];
+    const rooms = [...this._rooms.keys()];
     // With no rooms, go on synchronously: ready in the same turn as the welcome.
     const results = rooms.length === 0
       ? []
-      : await Promise.allSettled(rooms.map((room) => this._send({ type: 'join', room })));
+      : await Promise.allSettled(rooms.map((room) => this._send(joinFrame(room, this.watches(room)))));
     if (this._ws !== ws || this.state !== 'rejoining') return; // lost meanwhile, or closed
 
     const rejoined = [];
@@ -601,6 +679,7 @@ export class SwitchboardClient extends EventTarget {
         // Refused for good (too_many_rooms under a lower limit, forbidden
         // under a new token): forget it.
         this._rooms.delete(rooms[i]);
+        this._joinIntent.delete(rooms[i]);
         failed.push({ room: rooms[i], error });
       }
     });
@@ -778,6 +857,11 @@ export class SwitchboardClient extends EventTarget {
     }
     this._queue = this._queue.filter((req) => this._pending.has(req.ref));
   }
+}
+
+// Without events the frame is the one a join has always been.
+function joinFrame(room, events) {
+  return events ? { type: 'join', room, events: true } : { type: 'join', room };
 }
 
 function defaultUrl() {
