@@ -84,17 +84,9 @@ prepared prepare(const redis_keys& keys, const message& m) {
   if (kind == scope::user && !is_valid_name(target)) return refuse(errc::bad_user);
   if (kind == scope::direct && !protocol::is_valid_client_id(target)) return refuse(errc::bad_id);
 
-  std::optional<std::string> channel;  // none: the message reaches nobody
-  switch (kind) {
-    case scope::broadcast: channel = keys.broadcast_channel(); break;
-    case scope::room: channel = keys.room_channel(target); break;
-    case scope::user: channel = keys.users_channel(); break;
-    case scope::direct:
-      // The id names the worker that holds the connection; only it listens.
-      if (auto worker = protocol::worker_key_of(target)) channel = keys.direct_channel(*worker);
-      break;
-    case scope::member: return refuse(errc::bad_scope);  // the workers' own announcements
-  }
+  // Member events are the workers' own announcements.
+  if (kind == scope::member) return refuse(errc::bad_scope);
+  auto channel = keys.channel_for(kind, target);  // none: the message reaches nobody
 
   boost::system::error_code ec;
   auto data = compact(m.data, ec);

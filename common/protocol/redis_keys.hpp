@@ -4,8 +4,12 @@
 // channels are part of the public bus format (docs/protocol.md, "Publishing
 // without HTTP"): a program that writes envelopes to them publishes.
 
+#include <optional>
 #include <string>
 #include <string_view>
+
+#include "common/protocol/client_id.hpp"
+#include "common/protocol/frames.hpp"
 
 namespace switchboard {
 
@@ -17,6 +21,25 @@ class redis_keys {
   std::string broadcast_channel() const { return join("broadcast"); }
   std::string direct_channel(std::string_view worker) const { return join("direct:", worker); }
   std::string room_channel(std::string_view room) const { return join("room:", room); }
+  // The channel an envelope of `kind` for `target` goes to (the one routing
+  // rule, for the workers and for programs that publish without HTTP);
+  // nullopt for a direct message to an id no worker hands out, which
+  // reaches nobody.
+  std::optional<std::string> channel_for(protocol::scope kind, std::string_view target) const {
+    switch (kind) {
+      case protocol::scope::broadcast: return broadcast_channel();
+      case protocol::scope::room: return room_channel(target);
+      case protocol::scope::user: return users_channel();
+      // "<id> <room>": the room's channel, where its watchers are.
+      case protocol::scope::member: return room_channel(target.substr(target.find(' ') + 1));
+      case protocol::scope::direct:
+        // A client id names the worker that owns it: only that one is told.
+        if (auto worker = protocol::worker_key_of(target)) return direct_channel(*worker);
+        return std::nullopt;
+    }
+    return std::nullopt;
+  }
+
   // Every worker listens here; each delivers to its own connections of the
   // user the envelope names, so a personal room costs no subscription.
   std::string users_channel() const { return join("users"); }

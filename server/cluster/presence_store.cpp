@@ -130,7 +130,7 @@ asio::awaitable<std::optional<std::vector<std::string>>> presence_store::members
 
 asio::awaitable<presence_store::sweep_result> presence_store::sweep(const std::string& worker_key) {
   auto [ec, reply] = co_await pool_.command("EVAL", sweep_script, "0", keys_.prefix(), worker_key);
-  if (ec) co_return sweep_result{ec};
+  if (ec) co_return sweep_result{ec, 0, {}};
   sweep_result out;
   if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements == 0 ||
       reply->element[0]->type != REDIS_REPLY_INTEGER)

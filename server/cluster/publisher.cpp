@@ -5,21 +5,6 @@
 
 namespace switchboard {
 
-std::optional<std::string> publisher::channel_for(protocol::scope scope, std::string_view target) const {
-  switch (scope) {
-    case protocol::scope::broadcast: return keys_.broadcast_channel();
-    case protocol::scope::room: return keys_.room_channel(target);
-    case protocol::scope::user: return keys_.users_channel();
-    // "<id> <room>": the room's channel, where its watchers are.
-    case protocol::scope::member: return keys_.room_channel(target.substr(target.find(' ') + 1));
-    case protocol::scope::direct:
-      // A client id names the worker that owns it: only that one is told.
-      if (auto worker = protocol::worker_key_of(target)) return keys_.direct_channel(*worker);
-      return std::nullopt;
-  }
-  return std::nullopt;
-}
-
 bool publisher::reaches_anyone(protocol::scope scope, std::string_view target) {
   return scope != protocol::scope::direct || protocol::worker_key_of(target).has_value();
 }
@@ -28,7 +13,7 @@ asio::awaitable<error_code> publisher::publish_all(std::span<const outbound_mess
   std::vector<std::pair<std::string, std::string>> wire;
   wire.reserve(messages.size());
   for (const auto& m : messages) {
-    auto channel = channel_for(m.scope, m.target);
+    auto channel = keys_.channel_for(m.scope, m.target);
     if (!channel) continue;
     auto frame = protocol::message_frame(m.scope, m.from, m.target, m.data, m.from_user);
     wire.emplace_back(std::move(*channel), protocol::encode_envelope(m.scope, m.target, frame));
@@ -48,7 +33,7 @@ asio::awaitable<error_code> publisher::publish_member_event(bool joined, std::st
 }
 
 asio::awaitable<error_code> publisher::publish(const outbound_message& m) {
-  auto channel = channel_for(m.scope, m.target);
+  auto channel = keys_.channel_for(m.scope, m.target);
   if (!channel) co_return error_code{};
   auto frame = protocol::message_frame(m.scope, m.from, m.target, m.data, m.from_user);
   co_return co_await bus_.publish(*channel, protocol::encode_envelope(m.scope, m.target, frame));

@@ -35,10 +35,8 @@ class publisher {
  public:
   publisher(bus& b, const redis_keys& keys) : bus_(b), keys_(keys) {}
 
-  // The channel a message for `scope`/`target` goes to; nullopt for a direct
-  // message to an id that no worker hands out, which reaches nobody.
-  std::optional<std::string> channel_for(protocol::scope scope, std::string_view target) const;
-  // Whether such a message can reach anyone, without building the channel:
+  // Whether a message can reach anyone (redis_keys::channel_for has a
+  // channel for it), without building the channel:
   // a sender answers one that cannot at once, without a round trip.
   static bool reaches_anyone(protocol::scope scope, std::string_view target);
 

@@ -93,11 +93,11 @@ TEST_F(publisher_test, ADirectMessageGoesToTheWorkerItsIdNames) {
   EXPECT_EQ(sink_.got[0].kind, protocol::scope::direct);
   EXPECT_EQ(sink_.got[0].target, to);
   EXPECT_EQ(sink_.got[0].frame, protocol::message_frame(protocol::scope::direct, "me.1", to, "\"hi\""));
-  EXPECT_EQ(*messages_->channel_for(protocol::scope::direct, to), keys_.direct_channel(ids_.worker_key()));
+  EXPECT_EQ(*keys_.channel_for(protocol::scope::direct, to), keys_.direct_channel(ids_.worker_key()));
 }
 
 TEST_F(publisher_test, ADirectMessageToAnIdNoWorkerHandsOutReachesNobody) {
-  EXPECT_FALSE(messages_->channel_for(protocol::scope::direct, "not-an-id"));
+  EXPECT_FALSE(keys_.channel_for(protocol::scope::direct, "not-an-id"));
   EXPECT_FALSE(publisher::reaches_anyone(protocol::scope::direct, "not-an-id"));
   EXPECT_TRUE(publisher::reaches_anyone(protocol::scope::direct, ids_.next()));
   EXPECT_TRUE(publisher::reaches_anyone(protocol::scope::room, "any"));
@@ -109,7 +109,7 @@ TEST_F(publisher_test, ADirectMessageToAnIdNoWorkerHandsOutReachesNobody) {
 }
 
 TEST_F(publisher_test, ARoomMessageTravelsOnTheRoomsChannel) {
-  EXPECT_EQ(*messages_->channel_for(protocol::scope::room, "lobby"), keys_.room_channel("lobby"));
+  EXPECT_EQ(*keys_.channel_for(protocol::scope::room, "lobby"), keys_.room_channel("lobby"));
   // Nobody here subscribed to the room: the broker takes it all the same.
   auto ec = publish({protocol::scope::room, "me.1", "lobby", "null"});
   ASSERT_TRUE(ec.has_value());
