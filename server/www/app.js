@@ -4,9 +4,6 @@
 import { connect } from './switchboard.js';
 
 const $ = (id) => document.getElementById(id);
-// While a room is selected, its member list is refreshed this often, since
-// the protocol pushes no join/leave events.
-const MEMBERS_REFRESH_MS = 5000;
 
 // ?ws=ws://host:port/ws points the page at another endpoint (handy when the
 // page is served from elsewhere); by default ws(s)://<this host>/ws.
@@ -20,7 +17,6 @@ const client = connect(override || undefined, { token: params.get('token') || un
 window.switchboard = client;
 
 let selectedRoom = null;
-let membersTimer = null;
 
 // ---- connection status ----
 
@@ -52,7 +48,8 @@ client.on('ready', ({ id, node, worker, rejoined, failed }) => {
   if (rejoined.length) logSystem(`rejoined ${rejoined.map((r) => '#' + r).join(', ')}`);
   for (const { room, error } of failed) logError(`could not rejoin #${room}: ${error.code}`);
   renderRooms();
-  refreshMembers();
+  // Events missed while we were away are not sent again: fill anew.
+  fillMembers();
 });
 
 client.on('close', ({ code, reason, willReconnect }) => {
@@ -75,7 +72,7 @@ client.on('error', ({ error, refresh }) => logError(`${refresh ? 'token refresh 
 client.on('left', ({ room, reason }) => {
   logSystem(`removed from #${room}${reason ? ` (${reason})` : ''}`);
   renderRooms();
-  refreshMembers();
+  fillMembers();
 });
 
 // ---- the log ----
@@ -120,16 +117,21 @@ function text(data) {
   return typeof data === 'string' ? data : JSON.stringify(data);
 }
 
+function where(m) {
+  if (m.scope === 'room') return `#${m.room}`;
+  if (m.scope === 'direct') return 'direct';
+  if (m.scope === 'user') return `to @${m.user}`; // every tab of that user got it
+  return 'everyone';
+}
+
 client.on('message', (m) => {
-  const where = m.scope === 'room' ? `#${m.room}` : m.scope === 'direct' ? 'direct' : 'everyone';
   logLine(`message ${m.scope}`, [
-    { className: 'where', text: where },
+    { className: 'where', text: where(m) },
     { className: 'from', text: who(m.from, m.from_user) },
     text(m.data),
   ], { scope: m.scope, from: m.from, room: m.room ?? '' });
-  // A voice not yet in the member list: someone joined, show them now.
-  const listed = document.querySelector(`#member-list [data-member="${CSS.escape(m.from)}"]`);
-  if (m.scope === 'room' && m.room === selectedRoom && !listed) refreshMembers();
+  // A sender's user names its line in the member list.
+  if (m.from_user && learnUser(m.from, m.from_user)) renderMembers();
 });
 
 // Runs a request and logs a failure instead of leaving it unhandled.
@@ -160,9 +162,10 @@ function renderRooms() {
     pick.dataset.testid = 'room-' + room;
     pick.setAttribute('aria-pressed', String(room === selectedRoom));
     pick.onclick = () => {
+      if (room === selectedRoom) return;
       selectedRoom = room;
       renderRooms();
-      refreshMembers();
+      fillMembers();
     };
     const leave = document.createElement('button');
     leave.type = 'button';
@@ -174,7 +177,7 @@ function renderRooms() {
       await attempt(`leave #${room}`, client.leave(room));
       logSystem(`left #${room}`);
       renderRooms();
-      refreshMembers();
+      fillMembers();
     };
     li.append(pick, leave);
     return li;
@@ -191,35 +194,123 @@ $('join-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   const room = $('room-name').value.trim();
   if (!room) return;
-  if (await attempt(`join #${room}`, client.join(room).then(() => true))) {
+  // With events: the member list follows joins and leaves as they happen.
+  if (await attempt(`join #${room}`, client.join(room, { events: true }).then(() => true))) {
     logSystem(`joined #${room}`);
     selectedRoom = room;
     renderRooms();
-    refreshMembers();
+    fillMembers();
   }
 });
 
 // ---- members ----
+//
+// The selected room's members, live: filled once from presence, then kept
+// by member events (every room is joined with events), no polling. Events
+// that arrive while the presence answer is on its way are applied again on
+// top of it: joined and left are idempotent, so the list ends right whether
+// the answer was read before or after them.
 
-async function refreshMembers() {
-  clearTimeout(membersTimer);
-  const room = selectedRoom;
-  const list = $('member-list');
-  if (!room) {
-    list.replaceChildren();
-    return;
+// id -> user for the selected room (user null when not known yet or
+// without auth).
+let members = new Map();
+// The users presence named at the last fill; see usersHere().
+let filledUsers = [];
+// Member events for the selected room received during a fill, else null.
+let eventsDuringFill = null;
+// The latest fill; an older one whose answer comes late is dropped.
+let fillToken = null;
+// id -> user, as learned from member events and messages (presence gives
+// the users of a room but not which connection is whose).
+const userOf = new Map();
+
+function learnUser(id, user) {
+  if (!user || userOf.get(id) === user) return false;
+  userOf.set(id, user);
+  // A long-running tab should not grow without bound.
+  if (userOf.size > 5000) userOf.delete(userOf.keys().next().value);
+  return members.has(id);
+}
+
+function userOfMember(id) {
+  return members.get(id) ?? (id === client.id ? client.user : null) ?? userOf.get(id) ?? null;
+}
+
+// The distinct users in the room. Exact once every member's user is known;
+// while some are not, the users of the last fill are kept too (one of them
+// may have left unseen under an id we could not put a name to).
+function usersHere() {
+  const users = new Set();
+  let unknown = false;
+  for (const id of members.keys()) {
+    const user = userOfMember(id);
+    if (user) users.add(user);
+    else unknown = true;
   }
-  membersTimer = setTimeout(refreshMembers, MEMBERS_REFRESH_MS);
-  // Only while connected: queued presence calls would pile up offline.
+  if (unknown) for (const user of filledUsers) users.add(user);
+  return [...users].sort();
+}
+
+function applyMember({ event, id, user }) {
+  if (event === 'joined') members.set(id, user);
+  else members.delete(id);
+  learnUser(id, user);
+}
+
+client.on('member', (e) => {
+  if (e.room !== selectedRoom) return;
+  applyMember(e);
+  eventsDuringFill?.push(e);
+  renderMembers();
+  if (e.id !== client.id) logSystem(`${who(e.id, e.user)} ${e.event} #${e.room}`);
+});
+
+// The room `members` describes.
+let membersRoom = null;
+
+async function fillMembers() {
+  const room = selectedRoom;
+  const token = (fillToken = {});
+  eventsDuringFill = null;
+  if (room !== membersRoom) {
+    // Another room's list must not show while this one's is on its way.
+    membersRoom = room;
+    members = new Map();
+    filledUsers = [];
+    renderMembers();
+  }
+  if (!room) return;
+  // Only while connected: the 'ready' after a reconnect fills again.
   if (client.state !== 'ready') return;
-  const members = await attempt(`members of #${room}`, client.presence(room));
-  if (!members || room !== selectedRoom) return;
-  list.replaceChildren(...[...members].sort().map((id) => {
+  eventsDuringFill = [];
+  const answer = await attempt(`members of #${room}`, client.presence(room, { users: true }));
+  if (token !== fillToken) return; // another room, or another fill, since
+  const replay = eventsDuringFill;
+  eventsDuringFill = null;
+  if (!answer) return;
+  members = new Map(answer.members.map((id) => [id, null]));
+  filledUsers = answer.users ?? [];
+  for (const e of replay) applyMember(e);
+  renderMembers();
+}
+
+function renderMembers() {
+  const list = $('member-list');
+  const ids = selectedRoom ? [...members.keys()].sort() : [];
+  list.replaceChildren(...ids.map((id) => {
     const li = document.createElement('li');
     li.dataset.member = id;
-    const name = document.createElement('code');
-    name.textContent = id;
-    li.append(name);
+    const user = userOfMember(id);
+    if (user) {
+      li.dataset.user = user;
+      const name = document.createElement('span');
+      name.className = 'user';
+      name.textContent = user;
+      li.append(name);
+    }
+    const code = document.createElement('code');
+    code.textContent = id;
+    li.append(code);
     if (id === client.id) {
       const me = document.createElement('span');
       me.className = 'me';
@@ -231,7 +322,7 @@ async function refreshMembers() {
       dm.className = 'small dm';
       dm.textContent = 'Message';
       dm.dataset.testid = 'dm-' + id;
-      dm.setAttribute('aria-label', `direct message to ${id}`);
+      dm.setAttribute('aria-label', `direct message to ${user ? `${user} (${id})` : id}`);
       dm.onclick = () => {
         $('direct-to').value = id;
         $('direct-text').focus();
@@ -240,9 +331,14 @@ async function refreshMembers() {
     }
     return li;
   }));
+  // Only a node with auth names users.
+  const users = selectedRoom ? usersHere() : [];
+  $('member-users').textContent = users.length ? `users: ${users.join(', ')}` : '';
+  $('member-users').hidden = users.length === 0;
 }
 
-$('refresh-members').addEventListener('click', () => refreshMembers());
+// By hand: after a broker outage, events may have been lost.
+$('refresh-members').addEventListener('click', () => fillMembers());
 
 // ---- sending ----
 
