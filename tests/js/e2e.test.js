@@ -149,6 +149,27 @@ describe('demo page', { skip, timeout: 60000 }, () => {
     await page.screenshot({ path: path.join(shotDir, 'after-restart.png') });
   });
 
+  test('the member list follows joins and leaves as they happen, without Refresh', async () => {
+    const a = await openPage({ width: 1000, height: 700 });
+    const idA = await identity(a);
+    await join(a, 'live');
+    const listA = a.getByTestId('member-list');
+    await listA.locator(`li[data-member="${idA.id}"]`).waitFor({ timeout: 5000 });
+
+    const b = await openPage({ width: 1000, height: 700 });
+    const idB = await identity(b);
+    await join(b, 'live');
+    // B's own list is filled from presence, A's from the joined event.
+    await b.getByTestId('member-list').locator(`li[data-member="${idA.id}"]`).waitFor({ timeout: 5000 });
+    const rowB = listA.locator(`li[data-member="${idB.id}"]`);
+    await rowB.waitFor({ timeout: 5000 });
+
+    await b.getByTestId('leave-live').click();
+    await rowB.waitFor({ state: 'detached', timeout: 5000 });
+    await b.context().close();
+    await a.context().close();
+  });
+
   test('the page loaded without errors', () => {
     assert.deepEqual(problems, []);
   });
