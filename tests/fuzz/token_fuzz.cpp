@@ -69,7 +69,7 @@ void check(std::string_view token) {
   if (c.exp && *c.exp <= now - the_verifier().leeway_seconds()) std::abort();
   // The compiled permissions answer without trouble for the user's rooms.
   (void)c.grants.rooms.matches(c.sub);
-  (void)c.publish.matches("user:" + c.sub);
+  (void)c.grants.publish.matches("user:" + c.sub);
 }
 
 // The definition of a match, by dynamic programming over every split.
