@@ -20,23 +20,13 @@ namespace {
 // JWS ES256 (RFC 7518, 3.4): r and s as two 32-byte big-endian numbers.
 constexpr int es256_half_bytes = 32;
 
-struct bio_free {
-  void operator()(BIO* bio) const noexcept { BIO_free(bio); }
-};
-struct md_ctx_free {
-  void operator()(EVP_MD_CTX* ctx) const noexcept { EVP_MD_CTX_free(ctx); }
-};
-struct ecdsa_sig_free {
-  void operator()(ECDSA_SIG* sig) const noexcept { ECDSA_SIG_free(sig); }
-};
-
 // A passphrase callback that has none: an encrypted key fails to load
 // instead of prompting on the terminal.
 int no_passphrase(char*, int, int, void*) { return 0; }
 
 // OpenSSL signs ECDSA in DER; JWS carries r||s.
 std::string der_to_jose(const unsigned char* der, std::size_t size) {
-  std::unique_ptr<ECDSA_SIG, ecdsa_sig_free> sig(d2i_ECDSA_SIG(nullptr, &der, static_cast<long>(size)));
+  ecdsa_sig_ptr sig(d2i_ECDSA_SIG(nullptr, &der, static_cast<long>(size)));
   if (!sig) throw std::runtime_error("ES256: " + take_openssl_error());
   std::string raw(2 * es256_half_bytes, '\0');
   auto* out = reinterpret_cast<unsigned char*>(raw.data());
@@ -48,8 +38,6 @@ std::string der_to_jose(const unsigned char* der, std::size_t size) {
 }
 
 }  // namespace
-
-void token_signer::pkey_free::operator()(EVP_PKEY* key) const noexcept { EVP_PKEY_free(key); }
 
 token_signer::token_signer(jws_alg alg, std::string secret, pkey_ptr key)
     : alg_(alg), secret_(std::move(secret)), key_(std::move(key)) {}
@@ -71,7 +59,7 @@ token_signer token_signer::from_private_key_pem(std::string_view pem) {
     throw std::invalid_argument("private key: the key is encrypted; decrypt it first (openssl pkey -in key.pem)");
   }
   ERR_clear_error();
-  std::unique_ptr<BIO, bio_free> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  bio_ptr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) throw std::invalid_argument("private key: " + take_openssl_error());
   pkey_ptr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr));
   if (!key) throw std::invalid_argument("private key: " + take_openssl_error());
@@ -102,7 +90,7 @@ std::string token_signer::signature_of(std::string_view input) const {
     return std::string(reinterpret_cast<const char*>(mac), size);
   }
   // RS256 is PKCS #1 v1.5 padding, OpenSSL's default for an RSA key.
-  std::unique_ptr<EVP_MD_CTX, md_ctx_free> ctx(EVP_MD_CTX_new());
+  md_ctx_ptr ctx(EVP_MD_CTX_new());
   std::size_t size = 0;
   if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key_.get()) != 1 ||
       EVP_DigestSign(ctx.get(), nullptr, &size, data, input.size()) != 1) {

@@ -10,6 +10,8 @@
 
 #include <openssl/types.h>
 
+#include "common/auth/openssl_handles.hpp"
+
 #include "common/auth/key_policy.hpp"
 
 namespace switchboard::auth {
@@ -44,11 +46,6 @@ class token_signer {
   std::string sign(std::string_view payload, std::string_view header_alg) const;
 
  private:
-  struct pkey_free {
-    void operator()(EVP_PKEY* key) const noexcept;
-  };
-  using pkey_ptr = std::unique_ptr<EVP_PKEY, pkey_free>;
-
   token_signer(jws_alg alg, std::string secret, pkey_ptr key);
 
   // The JWS signature of `input` (the encoded header "." payload), raw bytes.

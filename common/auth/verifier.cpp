@@ -16,10 +16,10 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/obj_mac.h>
 #include <openssl/pem.h>
 
 #include "common/auth/base64url.hpp"
+#include "common/auth/key_policy.hpp"
 #include "common/protocol/request.hpp"
 
 namespace switchboard::auth {
@@ -27,33 +27,9 @@ namespace {
 
 using json = nlohmann::json;
 
-enum class algorithm { hs256, rs256, es256 };
-
 constexpr std::size_t sha256_bytes = 32;
 // JWS ES256 (RFC 7518, 3.4): r and s as two 32-byte big-endian numbers.
 constexpr std::size_t es256_signature_bytes = 64;
-
-struct bio_free {
-  void operator()(BIO* bio) const noexcept { BIO_free(bio); }
-};
-struct md_ctx_free {
-  void operator()(EVP_MD_CTX* ctx) const noexcept { EVP_MD_CTX_free(ctx); }
-};
-struct ecdsa_sig_free {
-  void operator()(ECDSA_SIG* sig) const noexcept { ECDSA_SIG_free(sig); }
-};
-struct bn_free {
-  void operator()(BIGNUM* bn) const noexcept { BN_free(bn); }
-};
-
-// OpenSSL's reason for the last failure, and its error queue emptied, so
-// that one bad key or token leaves nothing behind for the next caller.
-std::string take_openssl_error() {
-  unsigned long code = ERR_peek_last_error();
-  std::string text = code == 0 ? "unknown error" : ERR_reason_error_string(code) ? ERR_reason_error_string(code) : "error";
-  ERR_clear_error();
-  return text;
-}
 
 std::size_t count(std::string_view text, std::string_view what) {
   std::size_t n = 0;
@@ -138,7 +114,7 @@ bool verify_hmac(std::string_view secret, std::string_view input, std::string_vi
 }
 
 bool verify_digest(EVP_PKEY* key, std::string_view input, const unsigned char* signature, std::size_t size) {
-  std::unique_ptr<EVP_MD_CTX, md_ctx_free> ctx(EVP_MD_CTX_new());
+  md_ctx_ptr ctx(EVP_MD_CTX_new());
   bool ok = ctx && EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key) == 1 &&
             EVP_DigestVerify(ctx.get(), signature, size, reinterpret_cast<const unsigned char*>(input.data()),
                              input.size()) == 1;
@@ -150,9 +126,9 @@ bool verify_digest(EVP_PKEY* key, std::string_view input, const unsigned char* s
 bool verify_es256(EVP_PKEY* key, std::string_view input, std::string_view signature) {
   if (signature.size() != es256_signature_bytes) return false;
   const auto* raw = reinterpret_cast<const unsigned char*>(signature.data());
-  std::unique_ptr<ECDSA_SIG, ecdsa_sig_free> sig(ECDSA_SIG_new());
-  std::unique_ptr<BIGNUM, bn_free> r(BN_bin2bn(raw, 32, nullptr));
-  std::unique_ptr<BIGNUM, bn_free> s(BN_bin2bn(raw + 32, 32, nullptr));
+  ecdsa_sig_ptr sig(ECDSA_SIG_new());
+  bignum_ptr r(BN_bin2bn(raw, 32, nullptr));
+  bignum_ptr s(BN_bin2bn(raw + 32, 32, nullptr));
   if (!sig || !r || !s || ECDSA_SIG_set0(sig.get(), r.get(), s.get()) != 1) {
     ERR_clear_error();
     return false;
@@ -174,15 +150,9 @@ bool verify_es256(EVP_PKEY* key, std::string_view input, std::string_view signat
 
 }  // namespace
 
-void verifier::pkey_free::operator()(EVP_PKEY* key) const noexcept { EVP_PKEY_free(key); }
-
 verifier::verifier(verifier_config config) : config_(std::move(config)) {
   if (config_.leeway_seconds < 0) throw std::invalid_argument("leeway must not be negative");
-  if (!config_.hmac_secret.empty() && config_.hmac_secret.size() < min_hmac_secret_bytes) {
-    throw std::invalid_argument("HMAC secret is " + std::to_string(config_.hmac_secret.size()) +
-                                " bytes; HS256 needs at least " + std::to_string(min_hmac_secret_bytes) +
-                                " (RFC 7518, 3.2)");
-  }
+  if (!config_.hmac_secret.empty()) check_hmac_secret(config_.hmac_secret.size());
   load_public_keys(config_.public_key_pem);
   config_.public_key_pem.clear();
   if (config_.hmac_secret.empty() && !rsa_key_ && !ec_key_) {
@@ -213,37 +183,17 @@ void verifier::load_public_keys(std::string_view pem) {
   if (blocks == 0) throw std::invalid_argument("public key: no \"-----BEGIN PUBLIC KEY-----\" block in the PEM text");
 
   ERR_clear_error();
-  std::unique_ptr<BIO, bio_free> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  bio_ptr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) throw std::invalid_argument("public key: " + take_openssl_error());
   for (std::size_t i = 0; i < blocks; ++i) {
     pkey_ptr key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
     if (!key) throw std::invalid_argument("public key " + std::to_string(i + 1) + ": " + take_openssl_error());
-    int type = EVP_PKEY_get_base_id(key.get());
-    if (type == EVP_PKEY_RSA) {
+    if (asymmetric_alg(key.get(), "public key") == jws_alg::rs256) {
       if (rsa_key_) throw std::invalid_argument("public key: two RSA keys; one RSA key (RS256) is supported");
-      int bits = EVP_PKEY_get_bits(key.get());
-      if (bits < min_rsa_bits) {
-        throw std::invalid_argument("public key: RSA key of " + std::to_string(bits) + " bits; RS256 needs at least " +
-                                    std::to_string(min_rsa_bits) + " (RFC 7518, 3.3)");
-      }
       rsa_key_ = std::move(key);
-    } else if (type == EVP_PKEY_EC) {
-      std::array<char, 64> group{};
-      std::size_t group_size = 0;
-      if (EVP_PKEY_get_group_name(key.get(), group.data(), group.size(), &group_size) != 1) {
-        throw std::invalid_argument("public key: EC key without a named curve; ES256 needs P-256");
-      }
-      std::string_view curve(group.data(), group_size);
-      if (curve != SN_X9_62_prime256v1 && curve != "P-256") {
-        throw std::invalid_argument("public key: EC key on curve " + std::string(curve) +
-                                    "; ES256 needs P-256 (prime256v1)");
-      }
+    } else {
       if (ec_key_) throw std::invalid_argument("public key: two P-256 keys; one P-256 key (ES256) is supported");
       ec_key_ = std::move(key);
-    } else {
-      const char* name = EVP_PKEY_get0_type_name(key.get());
-      throw std::invalid_argument(std::string("public key: a key of type ") + (name ? name : "unknown") +
-                                  "; only RSA (RS256) and EC P-256 (ES256) keys are supported");
     }
   }
   ERR_clear_error();
@@ -354,22 +304,22 @@ std::optional<refusal> verifier::check_signed(std::string_view token, std::strin
   // The alg picks a configured key of its own kind or nothing: every other
   // value, `none` included, is refused here.
   const auto& alg_name = alg_it->get_ref<const std::string&>();
-  std::optional<algorithm> alg;
-  if (alg_name == "HS256" && !config_.hmac_secret.empty()) alg = algorithm::hs256;
-  else if (alg_name == "RS256" && rsa_key_) alg = algorithm::rs256;
-  else if (alg_name == "ES256" && ec_key_) alg = algorithm::es256;
+  std::optional<jws_alg> alg;
+  if (alg_name == "HS256" && !config_.hmac_secret.empty()) alg = jws_alg::hs256;
+  else if (alg_name == "RS256" && rsa_key_) alg = jws_alg::rs256;
+  else if (alg_name == "ES256" && ec_key_) alg = jws_alg::es256;
   if (!alg) return refusal::unsupported_alg;
 
   // The signature covers the two first parts exactly as they were sent.
   std::string_view signed_part = token.substr(0, second_dot);
   bool signature_ok = false;
   switch (*alg) {
-    case algorithm::hs256: signature_ok = verify_hmac(config_.hmac_secret, signed_part, *signature); break;
-    case algorithm::rs256:
+    case jws_alg::hs256: signature_ok = verify_hmac(config_.hmac_secret, signed_part, *signature); break;
+    case jws_alg::rs256:
       signature_ok = verify_digest(rsa_key_.get(), signed_part,
                                    reinterpret_cast<const unsigned char*>(signature->data()), signature->size());
       break;
-    case algorithm::es256: signature_ok = verify_es256(ec_key_.get(), signed_part, *signature); break;
+    case jws_alg::es256: signature_ok = verify_es256(ec_key_.get(), signed_part, *signature); break;
   }
   if (!signature_ok) return refusal::bad_signature;
   payload_text = std::move(*payload);

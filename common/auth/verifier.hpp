@@ -21,6 +21,8 @@
 
 #include <openssl/types.h>
 
+#include "common/auth/openssl_handles.hpp"
+
 #include "common/auth/claims.hpp"
 #include "common/auth/refusal.hpp"
 
@@ -73,11 +75,6 @@ class verifier {
   std::int64_t leeway_seconds() const noexcept { return config_.leeway_seconds; }
 
  private:
-  struct pkey_free {
-    void operator()(EVP_PKEY* key) const noexcept;
-  };
-  using pkey_ptr = std::unique_ptr<EVP_PKEY, pkey_free>;
-
   void load_public_keys(std::string_view pem);
   // Splits the token, checks its header and its signature with the key its
   // alg names; on success `payload_text` is the decoded payload.

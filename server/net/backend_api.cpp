@@ -212,13 +212,12 @@ asio::awaitable<response> backend_api::publish(const http::request<http::string_
   if (batch && body.size() > max_batch) co_return bad_request(req, "a batch holds at most 1000 messages");
 
   // Every message is checked before any is sent: all of them or none.
+  if (!batch) body = json::array({std::move(body)});
   std::vector<checked_message> checked;
-  const json single = batch ? json() : std::move(body);
-  const json& items = batch ? body : json::array({single});
-  checked.reserve(items.size());
-  for (std::size_t i = 0; i < items.size(); ++i) {
+  checked.reserve(body.size());
+  for (std::size_t i = 0; i < body.size(); ++i) {
     std::string why;
-    auto message = check_message(items[i], why);
+    auto message = check_message(body[i], why);
     if (!message) co_return batch ? bad_request(req, why, {{"index", i}}) : bad_request(req, why);
     checked.push_back(std::move(*message));
   }

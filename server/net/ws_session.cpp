@@ -117,21 +117,21 @@ void ws_session::on_message(std::string_view text) {
   }
   bool refused = budget == budget_verdict::refused;
   if (ws_.got_binary()) {
-    if (refused) answer_error(protocol::error_kind::rate_limited, describe(protocol::error_kind::rate_limited), {});
+    if (refused) answer_error(protocol::error_kind::rate_limited, std::nullopt);
     else answer_error(protocol::error_kind::unsupported, "binary frames are not supported", std::nullopt);
     return read_message();
   }
   auto parsed = protocol::parse_request(text);
   if (auto* err = std::get_if<protocol::request_error>(&parsed)) {
     metrics::add(ctx_.metrics.received[metrics::request_types.size() - 1]);
-    if (refused) answer_error(protocol::error_kind::rate_limited, describe(protocol::error_kind::rate_limited), err->ref);
+    if (refused) answer_error(protocol::error_kind::rate_limited, err->ref);
     else answer_error(err->kind, err->message, err->ref);
     return read_message();
   }
   auto& req = std::get<protocol::request>(parsed);
   metrics::add(ctx_.metrics.received[static_cast<std::size_t>(req.type)]);
   if (refused) {
-    answer_error(protocol::error_kind::rate_limited, describe(protocol::error_kind::rate_limited), req.ref);
+    answer_error(protocol::error_kind::rate_limited, req.ref);
     return read_message();
   }
   if (auto why = forbidden(req)) {
@@ -225,7 +225,7 @@ asio::awaitable<void> ws_session::serve(protocol::request req) {
       auto failed = req.type == request_type::join ? co_await ctx_.rooms.join(*this, req.room, req.events)
                                                    : co_await ctx_.rooms.leave(*this, req.room);
       if (failed) {
-        answer_error(*failed, describe(*failed), req.ref);
+        answer_error(*failed, req.ref);
       } else if (req.ref) {
         send(protocol::ack_frame(*req.ref));
       }
@@ -254,7 +254,7 @@ asio::awaitable<void> ws_session::serve(protocol::request req) {
         if (ctx_.admit.auth_enabled()) user_list.emplace(users.begin(), users.end());
         send(protocol::presence_frame(req.room, ids, req.ref, user_list));
       } else {
-        answer_error(protocol::error_kind::unavailable, describe(protocol::error_kind::unavailable), req.ref);
+        answer_error(protocol::error_kind::unavailable, req.ref);
       }
       break;
     }
@@ -300,10 +300,14 @@ asio::awaitable<void> ws_session::publish(protocol::scope scope, const protocol:
                                           std::string_view target) {
   error_code ec = co_await ctx_.messages.publish({scope, id_, target, req.data, user_});
   if (ec) {
-    answer_error(protocol::error_kind::unavailable, describe(protocol::error_kind::unavailable), req.ref);
+    answer_error(protocol::error_kind::unavailable, req.ref);
   } else if (req.ref) {
     send(protocol::ack_frame(*req.ref));
   }
+}
+
+void ws_session::answer_error(protocol::error_kind kind, const std::optional<std::string>& ref) {
+  answer_error(kind, describe(kind), ref);
 }
 
 void ws_session::answer_error(protocol::error_kind kind, std::string_view message,

@@ -71,6 +71,8 @@ class ws_session final : public recipient, public expiring, public std::enable_s
   asio::awaitable<void> refresh(const protocol::request& req);
   asio::awaitable<void> publish(protocol::scope scope, const protocol::request& req, std::string_view target);
   void answer_error(protocol::error_kind kind, std::string_view message, const std::optional<std::string>& ref);
+  // With the kind's own message (describe()).
+  void answer_error(protocol::error_kind kind, const std::optional<std::string>& ref);
   // The read side is over: the session leaves the hub and its rooms.
   void end(const error_code& why);
   // The close code this session ended with, for metrics.

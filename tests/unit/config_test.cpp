@@ -258,7 +258,9 @@ TEST_F(config_test, every_row_default_parses_back_to_the_aggregate) {
   const std::set<std::string> from_the_host{"workers", "node", "www-dir"};
   for (const auto& row : option_rows()) {
     const std::string shown = row.kind->show(parsed);
-    if (!from_the_host.count(row.name)) EXPECT_EQ(shown, row.kind->show(aggregate)) << row.name;
+    if (!from_the_host.count(row.name)) {
+      EXPECT_EQ(shown, row.kind->show(aggregate)) << row.name;
+    }
     config again = parse({"--" + std::string(row.name), shown});
     EXPECT_EQ(row.kind->show(again), shown) << row.name;
   }
@@ -334,6 +336,48 @@ TEST_F(config_test, auth_secret_from_a_flag_the_environment_or_a_file) {
   config cfg = parse({"--auth-secret-file", file.path()});
   EXPECT_EQ(cfg.auth_secret, long_secret) << "the trailing newline is dropped";
   EXPECT_TRUE(cfg.auth_enabled());
+}
+
+TEST_F(config_test, the_api_and_the_request_budget) {
+  config defaults = parse({});
+  EXPECT_FALSE(defaults.api_enabled());
+  EXPECT_EQ(defaults.api_port, 0);
+  EXPECT_EQ(defaults.api_bind, "127.0.0.1");
+  EXPECT_EQ(defaults.api_max_body_bytes, 1024u * 1024u);
+  EXPECT_TRUE(defaults.client_broadcast);
+  EXPECT_EQ(defaults.client_rate, 100u);
+  EXPECT_EQ(defaults.client_burst, 1000u);
+  const std::string key = "api-key-0123456789";
+  config cfg = parse({"--api-key", key, "--api-port", "9001", "--api-max-body-bytes", "2MiB", "--client-rate", "0",
+                      "--client-broadcast", "no"});
+  EXPECT_TRUE(cfg.api_enabled());
+  EXPECT_EQ(cfg.api_port, 9001);
+  EXPECT_EQ(cfg.api_max_body_bytes, 2u << 20);
+  EXPECT_EQ(cfg.client_rate, 0u);
+  EXPECT_FALSE(cfg.client_broadcast);
+  env_.set("SWITCHBOARD_API_KEY", key);
+  EXPECT_EQ(parse({}).api_key, key);
+  env_.unset("SWITCHBOARD_API_KEY");
+  temp_file file(key + "\n");
+  EXPECT_EQ(parse({"--api-key-file", file.path()}).api_key, key) << "the trailing newline is dropped";
+}
+
+TEST_F(config_test, bad_api_and_budget_settings_stop_start_up_naming_the_flag) {
+  EXPECT_NE(error_of({"--api-key", "short"}).find("--api-key: must be 16 bytes or more"), std::string::npos);
+  temp_file file("api-key-0123456789");
+  EXPECT_NE(error_of({"--api-key", "api-key-0123456789", "--api-key-file", file.path()}).find("not both"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--api-port", "9001"}).find("--api-port: the API is off without --api-key"), std::string::npos);
+  EXPECT_NE(error_of({"--api-key", "api-key-0123456789", "--port", "9001", "--api-port", "9001"})
+                .find("--api-port: must differ from --port"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--api-bind", "localhost"}).find("--api-bind: 'localhost' is not an IP address"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--api-max-body-bytes", "10"}).find("--api-max-body-bytes"), std::string::npos);
+  EXPECT_NE(error_of({"--client-burst", "0"}).find("--client-burst"), std::string::npos);
+  EXPECT_NE(error_of({"--client-rate", "-1"}).find("--client-rate"), std::string::npos);
+  EXPECT_NE(error_of({"--client-broadcast", "maybe"}).find("--client-broadcast: 'maybe' is not yes or no"),
+            std::string::npos);
 }
 
 TEST_F(config_test, bad_auth_settings_stop_start_up_naming_the_flag) {
