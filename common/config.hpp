@@ -104,6 +104,16 @@ struct config {
   // 1,000 batched messages of a chat's size fit with room to spare.
   std::size_t api_max_body_bytes = 1024 * 1024;
 
+  // Rooms that keep history (PROTOCOL.md, "History and recovery"): room
+  // patterns as in a token's claims, comma-separated; empty: none, and no
+  // room pays anything for it.
+  std::string history_rooms;
+  // Messages each such room keeps, and how long a room's history lives
+  // after its last message. 100 covers a phone that drops off for a minute
+  // in a busy chat; 10 minutes covers a laptop lid closed over a coffee.
+  std::size_t history_size = 100;
+  std::chrono::seconds history_ttl{600};
+
   bool api_enabled() const { return !api_key.empty(); }
   bool auth_enabled() const { return !auth_secret.empty() || !auth_public_key_pem.empty(); }
 };

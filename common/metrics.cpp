@@ -206,6 +206,14 @@ std::string render(const region& r, std::string_view node) {
   w.latency("switchboard_api_publish_duration_seconds",
             "POST /api/publish: from the request read to the answer (the broker has taken every message).",
             [](const m& s) -> const histogram& { return s.api_publish_latency; });
+  w.simple("switchboard_history_appends_total", "counter", "Messages stored in the history of a room that keeps one.",
+           [](const m& s) -> const value& { return s.history_appends; });
+  w.labelled<recovery_outcomes.size()>("switchboard_recoveries_total", "counter",
+                                       "Joins with since, by outcome (recovered, epoch_changed, too_old).", "outcome",
+                                       recovery_outcomes, [](const m& s) -> const auto& { return s.recoveries; });
+  w.simple("switchboard_history_replayed_total", "counter",
+           "Stored messages sent to connections recovering a room (joins with since).",
+           [](const m& s) -> const value& { return s.history_replayed; });
   w.simple("switchboard_redis_reconnects_total", "counter", "Reconnections of the Redis subscriber connection.",
            [](const m& s) -> const value& { return s.redis_reconnects; });
   w.simple("switchboard_redis_subscriptions", "gauge", "Channels the worker's subscriber holds.",

@@ -16,6 +16,7 @@
 #include "common/protocol/frames.hpp"
 #include "common/protocol/error.hpp"
 #include "common/protocol/request.hpp"
+#include "common/protocol/stream_position.hpp"
 #include "common/redis/pool_counters.hpp"
 
 namespace switchboard::metrics {
@@ -46,6 +47,7 @@ inline constexpr auto request_types =
     labels_of<protocol::request_type, protocol::request_type_count>(std::string_view("invalid"));
 inline constexpr auto error_codes = labels_of<protocol::error_kind, protocol::error_kind_count>();
 inline constexpr auto scopes = labels_of<protocol::scope, protocol::scope_count>();
+inline constexpr auto recovery_outcomes = labels_of<protocol::recovery_outcome, protocol::recovery_outcome_count>();
 // Why upgrades (and refreshes) were refused: the token's reasons, then the Origin.
 inline constexpr auto auth_failure_reasons =
     labels_of<auth::refusal, auth::refusal_count>(std::string_view("origin_not_allowed"));
@@ -91,6 +93,9 @@ struct worker_metrics {
   histogram publish_latency{};
   std::array<std::array<value, api_statuses.size() + 1>, api_routes.size()> api_requests{};
   histogram api_publish_latency{};  // POST /api/publish, from request read to answer
+  value history_appends{};  // messages stored in a room's history
+  std::array<value, recovery_outcomes.size()> recoveries{};  // joins with since, by outcome
+  value history_replayed{};  // stored messages sent to recovering joins
   value redis_reconnects{};
   value subscriptions{};
   value probe_failures{};

@@ -15,6 +15,8 @@
 
 #include "common/byte_size.hpp"
 #include "common/net.hpp"
+#include "common/protocol/request.hpp"
+#include "common/text_list.hpp"
 
 namespace switchboard {
 namespace po = boost::program_options;
@@ -219,6 +221,13 @@ std::string check_public_key(config& cfg, bool given) {
 
 std::string check_any(config&, bool) { return ""; }
 
+// Each item a room pattern: a room name in which `*` matches any run.
+std::string check_history_rooms(config& cfg, bool) {
+  for (const auto& pattern : split_list(cfg.history_rooms))
+    if (!protocol::is_valid_room_name(pattern)) return "'" + pattern + "' is not a room pattern (1 to 128 bytes, no control characters)";
+  return "";
+}
+
 // One option_kind per kind and member, made at compile time.
 template <typename K>
 constexpr option_kind kind_of{&K::show, &K::declare, &K::store};
@@ -309,6 +318,12 @@ constexpr option_row rows[] = {
   {.name = "client-burst", .kind = whole<&config::client_burst>, .min = 1, .max = 1000000,
    .help = "requests one connection may send at once above --client-rate; refused this many more, it is closed "
            "with 1008 rate limited"},
+  {.name = "history-rooms", .kind = text<&config::history_rooms, check_history_rooms>,
+   .help = "comma-separated room patterns (chat:*,user:*) whose rooms keep history for recovery; empty: none"},
+  {.name = "history-size", .kind = whole<&config::history_size>, .min = 1, .max = 100000,
+   .help = "messages each history room keeps; a client further behind than this recovers nothing"},
+  {.name = "history-ttl-seconds", .kind = whole<&config::history_ttl>, .min = 1, .max = 2592000,
+   .help = "how long a history room's messages live after its last one (its epoch then changes)"},
 };
 // clang-format on
 

@@ -15,6 +15,7 @@
 #include "common/request_budget.hpp"
 #include "common/static_files.hpp"
 #include "server/cluster/bus.hpp"
+#include "server/cluster/history_store.hpp"
 #include "server/cluster/presence_store.hpp"
 #include "server/cluster/publisher.hpp"
 #include "common/protocol/redis_keys.hpp"
@@ -38,10 +39,11 @@ struct worker_context {
         ids(protocol::make_worker_key()),
         hub(metrics, sends),
         bus(ex, c, keys, ids.worker_key(), hub, metrics),
-        messages(bus, keys),
+        history(bus.pool(), keys, c),
+        messages(bus, history, keys, metrics),
         presence(ex, bus.pool(), keys, ids.worker_key(), c.redis_pool_size),
-        rooms(ex, c, keys, hub, presence, messages, bus.control(), bus.subscriber()),
-        api(c, messages, rooms, presence, bus, metrics),
+        rooms(ex, c, keys, hub, presence, history, messages, bus.control(), bus.subscriber()),
+        api(c, messages, rooms, presence, history, bus, metrics),
         files(c.www_dir, c.static_max_bytes),
         admit(c),
         expiries(ex),
@@ -79,6 +81,7 @@ struct worker_context {
   send_ring sends;  // batches a fan-out's writes (before hub, which uses it)
   switchboard::hub hub;
   switchboard::bus bus;
+  history_store history;  // rooms that keep history (--history-rooms)
   publisher messages;  // the one publish path
   presence_store presence;
   room_service rooms;

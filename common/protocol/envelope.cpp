@@ -18,11 +18,17 @@ char letter(scope kind) {
 
 }  // namespace
 
-std::string encode_envelope(scope kind, std::string_view target, std::string_view frame) {
+std::string encode_envelope(scope kind, std::string_view target, std::string_view frame, std::uint64_t offset) {
   std::string out;
-  out.reserve(3 + target.size() + frame.size());
+  out.reserve(24 + target.size() + frame.size());
   out += version;
-  out += letter(kind);
+  if (offset != 0) {
+    out += kind == scope::user ? 'U' : 'R';
+    out += std::to_string(offset);
+    out += ' ';
+  } else {
+    out += letter(kind);
+  }
   if (kind != scope::broadcast) out += target;
   out += '\n';
   out += frame;
@@ -40,9 +46,24 @@ std::optional<envelope_view> decode_envelope(std::string_view bytes) {
     case 'r': out.kind = scope::room; break;
     case 'u': out.kind = scope::user; break;
     case 'm': out.kind = scope::member; break;
+    case 'R': out.kind = scope::room; break;
+    case 'U': out.kind = scope::user; break;
     default: return std::nullopt;
   }
   out.target = bytes.substr(2, newline - 2);
+  if (bytes[1] == 'R' || bytes[1] == 'U') {
+    auto space = out.target.find(' ');
+    if (space == std::string_view::npos || space == 0 || space > 19) return std::nullopt;
+    std::uint64_t offset = 0;
+    for (char c : out.target.substr(0, space)) {
+      if (c < '0' || c > '9') return std::nullopt;
+      offset = offset * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    if (offset == 0) return std::nullopt;
+    out.offset = offset;
+    out.target = out.target.substr(space + 1);
+    if (out.target.empty()) return std::nullopt;
+  }
   if ((out.kind == scope::broadcast) != out.target.empty()) return std::nullopt;
   out.frame = bytes.substr(newline + 1);
   if (out.frame.empty()) return std::nullopt;

@@ -11,7 +11,15 @@
 // newline, so the header ends at the first one. The frame is the exact text
 // every recipient gets, so a receiving worker routes on the header and never
 // parses JSON.
+//
+// A message stored in a room's history carries its offset in the header,
+// so that a worker can order and deduplicate it without reading the frame:
+//
+//   "1" "R"|"U" <offset> " " <room or user id> "\n" <frame>
+//
+// (R for a room, U for a personal room's user; the offset is decimal, from 1).
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,9 +33,11 @@ struct envelope_view {
   scope kind{};
   std::string_view target;
   std::string_view frame;
+  std::uint64_t offset = 0;  // a stored message's offset; 0 for any other
 };
 
-std::string encode_envelope(scope kind, std::string_view target, std::string_view frame);
+// `offset` only for a stored room or user message.
+std::string encode_envelope(scope kind, std::string_view target, std::string_view frame, std::uint64_t offset = 0);
 
 // nullopt when the bytes are not an envelope of this version.
 std::optional<envelope_view> decode_envelope(std::string_view bytes);

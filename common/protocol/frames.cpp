@@ -108,6 +108,13 @@ std::string left_frame(std::string_view room, std::string_view reason) {
 
 std::string message_frame(scope s, std::string_view from, std::string_view target, std::string_view data,
                           std::string_view from_user) {
+  std::string out = message_frame_head(s, from, target, data, from_user);
+  out += '}';
+  return out;
+}
+
+std::string message_frame_head(scope s, std::string_view from, std::string_view target, std::string_view data,
+                               std::string_view from_user) {
   std::string out;
   out.reserve(80 + from.size() + from_user.size() + target.size() + data.size());
   out += "{\"type\":\"message\",\"scope\":\"";
@@ -130,6 +137,44 @@ std::string message_frame(scope s, std::string_view from, std::string_view targe
   }
   out += ",\"data\":";
   out += data;
+  return out;
+}
+
+namespace {
+
+void append_position(std::string& out, const stream_position& at) {
+  out += ",\"offset\":";
+  out += std::to_string(at.offset);
+  out += ",\"epoch\":";
+  out += json_quote(at.epoch);
+}
+
+}  // namespace
+
+std::string join_ack_frame(const std::optional<std::string>& ref, const stream_position& now, bool recovered) {
+  std::string out = "{\"type\":\"ack\"";
+  append_ref(out, ref);
+  append_position(out, now);
+  out += recovered ? ",\"recovered\":true}" : ",\"recovered\":false}";
+  return out;
+}
+
+std::string history_frame(std::string_view room, const std::vector<std::string>& messages,
+                          const stream_position& now, const std::optional<std::string>& ref) {
+  std::size_t size = 64 + room.size();
+  for (const auto& m : messages) size += m.size() + 1;
+  std::string out;
+  out.reserve(size);
+  out += "{\"type\":\"history\",\"room\":";
+  out += json_quote(room);
+  out += ",\"messages\":[";
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    if (i != 0) out += ',';
+    out += messages[i];
+  }
+  out += ']';
+  append_position(out, now);
+  append_ref(out, ref);
   out += '}';
   return out;
 }

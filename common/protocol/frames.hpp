@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/protocol/error.hpp"
+#include "common/protocol/stream_position.hpp"
 
 namespace switchboard::protocol {
 
@@ -64,5 +65,18 @@ std::string left_frame(std::string_view room, std::string_view reason);
 // an anonymous sender (the frame then has no `from_user`).
 std::string message_frame(scope s, std::string_view from, std::string_view target, std::string_view data,
                           std::string_view from_user = {});
+// The same frame without its closing brace: a message stored in a room's
+// history is finished in Redis, where its offset is counted, with
+// `,"offset":N,"epoch":"E"}` (server/cluster/history_store).
+std::string message_frame_head(scope s, std::string_view from, std::string_view target, std::string_view data,
+                               std::string_view from_user = {});
+
+// The ack of a join of a room with history: the room's place now, and
+// whether the messages after the join's `since` follow.
+std::string join_ack_frame(const std::optional<std::string>& ref, const stream_position& now, bool recovered);
+// The answer to `history`: `messages` are stored frames (JSON text), oldest
+// first; `now` is the room's place now.
+std::string history_frame(std::string_view room, const std::vector<std::string>& messages,
+                          const stream_position& now, const std::optional<std::string>& ref);
 
 }  // namespace switchboard::protocol

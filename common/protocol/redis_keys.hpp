@@ -64,6 +64,12 @@ class redis_keys {
   }
   std::string worker_rooms(std::string_view worker) const { return join("worker-rooms:", worker); }
 
+  // History of a room that keeps it (personal rooms by their name, user:U):
+  // a stream of its stored frames, whose entry ids are the offsets, and a
+  // hash beside it with the room's epoch and last offset.
+  std::string history_stream(std::string_view room) const { return join("history:", room); }
+  std::string history_meta(std::string_view room) const { return join("history-meta:", room); }
+
   const std::string& prefix() const { return prefix_; }
 
  private:

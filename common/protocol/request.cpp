@@ -55,6 +55,20 @@ const std::string* string_field(const json& object, const char* name) {
   return it->get_ptr<const std::string*>();
 }
 
+// `since`: {"offset": a whole number from 0, "epoch": a string}.
+std::optional<std::string> read_since(const json& doc, std::optional<stream_position>& out) {
+  auto it = doc.find("since");
+  if (it == doc.end()) return std::nullopt;
+  constexpr const char* shape = "since must be {\"offset\": a whole number from 0, \"epoch\": a string}";
+  if (!it->is_object()) return shape;
+  auto offset = it->find("offset");
+  const std::string* epoch = string_field(*it, "epoch");
+  if (offset == it->end() || !offset->is_number_unsigned() || epoch == nullptr) return shape;
+  if (epoch->size() > max_epoch_bytes) return "since.epoch is longer than any epoch";
+  out = stream_position{offset->get<std::uint64_t>(), *epoch};
+  return std::nullopt;
+}
+
 }  // namespace
 
 bool is_valid_client_id(std::string_view id) {
@@ -115,7 +129,7 @@ parse_result parse_request(std::string_view text) {
 
   bool needs_data = *type == request_type::broadcast || *type == request_type::direct || *type == request_type::room;
   bool needs_room = *type == request_type::join || *type == request_type::leave || *type == request_type::room ||
-                    *type == request_type::presence;
+                    *type == request_type::presence || *type == request_type::history;
 
   if (*type == request_type::direct) {
     // To a connection by `to`, or (v2) to every connection of a user.
@@ -144,6 +158,16 @@ parse_result parse_request(std::string_view text) {
     if (auto it = doc.find("events"); it != doc.end()) {
       if (!it->is_boolean()) return fail(error_kind::bad_request, "events must be true or false", ref);
       req.events = it->get<bool>();
+    }
+  }
+  if (*type == request_type::join || *type == request_type::history) {
+    if (auto why = read_since(doc, req.since)) return fail(error_kind::bad_request, *why, ref);
+  }
+  if (*type == request_type::history) {
+    if (auto it = doc.find("limit"); it != doc.end()) {
+      if (!it->is_number_unsigned() || it->get<std::uint64_t>() == 0 || it->get<std::uint64_t>() > 1000000)
+        return fail(error_kind::bad_request, "limit must be a whole number from 1 to 1000000", ref);
+      req.limit = it->get<std::size_t>();
     }
   }
   if (*type == request_type::refresh) {

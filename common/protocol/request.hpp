@@ -9,14 +9,15 @@
 #include <variant>
 
 #include "common/protocol/error.hpp"
+#include "common/protocol/stream_position.hpp"
 
 namespace switchboard::protocol {
 
-enum class request_type { broadcast, direct, join, leave, room, presence, ping, refresh };
+enum class request_type { broadcast, direct, join, leave, room, presence, ping, refresh, history };
 
 // One past the last type: metrics keeps a counter per type, labelled with
 // to_string. request.cpp checks that it matches the enum.
-inline constexpr std::size_t request_type_count = 8;
+inline constexpr std::size_t request_type_count = 9;
 
 // The `type` a client sends. constexpr so that metrics can build its labels
 // at compile time; the switch has no default and -Wswitch is an error here,
@@ -33,6 +34,7 @@ constexpr std::string_view to_string(request_type type) {
     case request_type::presence: return "presence";
     case request_type::ping: return "ping";
     case request_type::refresh: return "refresh";
+    case request_type::history: return "history";
   }
   return "unknown";
 }
@@ -44,10 +46,13 @@ struct request {
   std::optional<std::string> ref;
   std::string to;    // direct to a connection
   std::string user;  // direct to a user (instead of `to`)
-  std::string room;  // join, leave, room, presence
+  std::string room;  // join, leave, room, presence, history
   std::string data;  // broadcast, direct, room: the `data` value as JSON text
   std::string token;  // refresh
   bool events = false;  // join: also receive member events
+  // join: recover from here; history: the messages after it.
+  std::optional<stream_position> since;
+  std::size_t limit = 0;  // history: at most this many messages; 0: as many as kept
 };
 
 struct request_error {

@@ -106,19 +106,18 @@ asio::awaitable<error_code> bus::publish(const std::string& channel, std::string
   co_return error_code{};
 }
 
-asio::awaitable<error_code> bus::publish_all(std::span<const std::pair<std::string, std::string>> messages) {
-  if (!ready()) co_return make_error_code(redis::errc::unavailable);
+asio::awaitable<redis::connection::result> bus::transaction(std::span<const std::vector<std::string>> commands) {
+  redis::connection::result failed{make_error_code(redis::errc::unavailable), nullptr};
+  if (!ready()) co_return failed;
   auto sent_at = std::chrono::steady_clock::now();
-  std::vector<std::vector<std::string>> commands;
-  commands.reserve(messages.size());
-  for (const auto& [channel, envelope] : messages) commands.push_back({"PUBLISH", channel, envelope});
   auto [aec, conn] = co_await pool_.acquire();
-  if (aec) co_return make_error_code(redis::errc::unavailable);
+  if (aec) co_return failed;
   auto [ec, reply] = co_await conn->transaction(commands);
-  if (ec) co_return make_error_code(redis::errc::unavailable);
+  // EXEC's reply is an array; a null one means the transaction was aborted.
+  if (ec || !reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != commands.size()) co_return failed;
   metrics_.publish_latency.observe_ns(static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - sent_at).count()));
-  co_return error_code{};
+  co_return redis::connection::result{error_code{}, std::move(reply)};
 }
 
 void bus::on_message(std::string_view channel, std::string_view payload) {
@@ -141,7 +140,7 @@ void bus::on_message(std::string_view channel, std::string_view payload) {
     return;
   }
   auto frame = std::make_shared<const std::string>(envelope->frame);
-  local_.deliver(envelope->kind, envelope->target, frame);
+  local_.deliver(envelope->kind, envelope->target, frame, envelope->offset);
 }
 
 }  // namespace switchboard

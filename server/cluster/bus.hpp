@@ -53,9 +53,10 @@ class bus {
   // A session has one request in flight at a time, so its publishes reach
   // Redis in the order it sent them, whichever pooled connection each takes.
   asio::awaitable<error_code> publish(const std::string& channel, std::string_view envelope);
-  // (channel, envelope) pairs in one MULTI/EXEC on one connection: in order,
-  // and all of them or none.
-  asio::awaitable<error_code> publish_all(std::span<const std::pair<std::string, std::string>> messages);
+  // Publishing commands (PUBLISH, the history script) in one MULTI/EXEC on
+  // one connection: in order, and all of them or none. The reply is EXEC's,
+  // one element per command.
+  asio::awaitable<redis::connection::result> transaction(std::span<const std::vector<std::string>> commands);
 
   const redis_keys& keys() const { return keys_; }
   redis::pool& pool() { return pool_; }

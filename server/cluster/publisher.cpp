@@ -2,6 +2,7 @@
 
 #include "common/protocol/client_id.hpp"
 #include "common/protocol/envelope.hpp"
+#include "common/redis/error.hpp"
 
 namespace switchboard {
 
@@ -9,17 +10,50 @@ bool publisher::reaches_anyone(protocol::scope scope, std::string_view target) {
   return scope != protocol::scope::direct || protocol::worker_key_of(target).has_value();
 }
 
-asio::awaitable<error_code> publisher::publish_all(std::span<const outbound_message> messages) {
-  std::vector<std::pair<std::string, std::string>> wire;
-  wire.reserve(messages.size());
-  for (const auto& m : messages) {
+std::optional<std::string> publisher::history_room(const outbound_message& m) const {
+  std::string room;
+  if (m.scope == protocol::scope::room) room = m.target;
+  else if (m.scope == protocol::scope::user) room = "user:" + std::string(m.target);
+  else return std::nullopt;
+  if (!history_.keeps(room)) return std::nullopt;
+  return room;
+}
+
+history_store::stored_message publisher::stored(const outbound_message& m, std::string room,
+                                                std::string channel) const {
+  return {std::move(room), std::move(channel), m.scope, std::string(m.target),
+          protocol::message_frame_head(m.scope, m.from, m.target, m.data, m.from_user)};
+}
+
+asio::awaitable<error_code> publisher::publish_all(std::span<const outbound_message> messages,
+                                                   std::vector<std::optional<protocol::stream_position>>& stored_at) {
+  std::vector<std::vector<std::string>> commands;
+  // For each command, the message it publishes, and whether it stores it.
+  std::vector<std::pair<std::size_t, bool>> sources;
+  commands.reserve(messages.size());
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    const auto& m = messages[i];
     auto channel = keys_.channel_for(m.scope, m.target);
     if (!channel) continue;
-    auto frame = protocol::message_frame(m.scope, m.from, m.target, m.data, m.from_user);
-    wire.emplace_back(std::move(*channel), protocol::encode_envelope(m.scope, m.target, frame));
+    if (auto room = history_room(m)) {
+      commands.push_back(history_.append_command(stored(m, std::move(*room), std::move(*channel))));
+      sources.emplace_back(i, true);
+    } else {
+      auto frame = protocol::message_frame(m.scope, m.from, m.target, m.data, m.from_user);
+      commands.push_back({"PUBLISH", std::move(*channel), protocol::encode_envelope(m.scope, m.target, frame)});
+      sources.emplace_back(i, false);
+    }
   }
-  if (wire.empty()) co_return error_code{};
-  co_return co_await bus_.publish_all(wire);
+  stored_at.assign(messages.size(), std::nullopt);
+  if (commands.empty()) co_return error_code{};
+  auto [ec, reply] = co_await bus_.transaction(commands);
+  if (ec) co_return ec;
+  for (std::size_t c = 0; c < sources.size(); ++c) {
+    if (!sources[c].second) continue;
+    stored_at[sources[c].first] = history_store::appended_at(reply->element[c]);
+    metrics::add(metrics_.history_appends);
+  }
+  co_return error_code{};
 }
 
 asio::awaitable<error_code> publisher::publish_member_event(bool joined, std::string_view room, std::string_view id,
@@ -32,11 +66,23 @@ asio::awaitable<error_code> publisher::publish_member_event(bool joined, std::st
   co_return co_await bus_.publish(channel, envelope);
 }
 
-asio::awaitable<error_code> publisher::publish(const outbound_message& m) {
+asio::awaitable<publish_result> publisher::publish(const outbound_message& m) {
   auto channel = keys_.channel_for(m.scope, m.target);
-  if (!channel) co_return error_code{};
+  if (!channel) co_return publish_result{};
+  if (auto room = history_room(m)) {
+    // The same gate as the bus's: stored or not, a message is acknowledged
+    // only while every worker would receive it.
+    if (!bus_.ready()) co_return publish_result{make_error_code(redis::errc::unavailable), std::nullopt};
+    auto message = stored(m, std::move(*room), std::move(*channel));
+    auto appended = co_await history_.append(message);
+    if (appended.ec) co_return publish_result{make_error_code(redis::errc::unavailable), std::nullopt};
+    metrics::add(metrics_.history_appends);
+    co_return publish_result{{}, std::move(appended.at)};
+  }
   auto frame = protocol::message_frame(m.scope, m.from, m.target, m.data, m.from_user);
-  co_return co_await bus_.publish(*channel, protocol::encode_envelope(m.scope, m.target, frame));
+  std::string envelope = protocol::encode_envelope(m.scope, m.target, frame);
+  error_code ec = co_await bus_.publish(*channel, envelope);
+  co_return publish_result{ec, std::nullopt};
 }
 
 }  // namespace switchboard

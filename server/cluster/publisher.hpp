@@ -4,19 +4,23 @@
 // it once, picks the channel, and publishes through the bus, whose gate
 // refuses (unavailable) whenever an acknowledged message could be lost.
 //
-// Rooms with history will plug in here: publish() of such a room stores and
-// publishes in one atomic step (XADD and PUBLISH in one script) instead of
-// the bus's PUBLISH, and returns the offset; callers do not change.
+// A message to a room that keeps history (a personal room too, for a user
+// message) is stored and published in one step by the history store's
+// script instead of the bus's PUBLISH, and its position comes back.
 
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "common/metrics.hpp"
 #include "common/net.hpp"
 #include "common/protocol/frames.hpp"
-#include "server/cluster/bus.hpp"
 #include "common/protocol/redis_keys.hpp"
+#include "common/protocol/stream_position.hpp"
+#include "server/cluster/bus.hpp"
+#include "server/cluster/history_store.hpp"
 
 namespace switchboard {
 
@@ -31,19 +35,26 @@ struct outbound_message {
   std::string_view from_user{};
 };
 
+// A publish's outcome: an empty `ec` once the broker has taken the message
+// (or at once for a message that reaches nobody), else errc::unavailable
+// and nothing was sent; `stored`: where a message to a room with history
+// was stored.
+struct publish_result {
+  error_code ec;
+  std::optional<protocol::stream_position> stored;
+};
+
 class publisher {
  public:
-  publisher(bus& b, const redis_keys& keys) : bus_(b), keys_(keys) {}
+  publisher(bus& b, history_store& history, const redis_keys& keys, metrics::worker_metrics& counters)
+      : bus_(b), history_(history), keys_(keys), metrics_(counters) {}
 
   // Whether a message can reach anyone (redis_keys::channel_for has a
   // channel for it), without building the channel:
   // a sender answers one that cannot at once, without a round trip.
   static bool reaches_anyone(protocol::scope scope, std::string_view target);
 
-  // Publishes `m`: an empty error_code once the broker has taken it (or, for
-  // a message with no channel, at once: it reaches nobody), else
-  // errc::unavailable and nothing was sent.
-  asio::awaitable<error_code> publish(const outbound_message& m);
+  asio::awaitable<publish_result> publish(const outbound_message& m);
   // Connection `id` (of `user`, empty when anonymous) joined or left `room`:
   // one PUBLISH on the room's channel, whatever the room's size; every
   // worker hands it to its watchers of the room.
@@ -51,11 +62,19 @@ class publisher {
                                                    std::string_view user);
   // Every message, in order, in one step: all are taken or none. Messages
   // that reach nobody (a direct to an id no worker hands out) are skipped.
-  asio::awaitable<error_code> publish_all(std::span<const outbound_message> messages);
+  // `stored` gets one entry per message: its place, for a stored one.
+  asio::awaitable<error_code> publish_all(std::span<const outbound_message> messages,
+                                          std::vector<std::optional<protocol::stream_position>>& stored);
 
  private:
+  // The history room `m` goes to, when it goes to one that keeps history.
+  std::optional<std::string> history_room(const outbound_message& m) const;
+  history_store::stored_message stored(const outbound_message& m, std::string room, std::string channel) const;
+
   bus& bus_;
+  history_store& history_;
   const redis_keys& keys_;
+  metrics::worker_metrics& metrics_;
 };
 
 }  // namespace switchboard

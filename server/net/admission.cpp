@@ -3,22 +3,10 @@
 #include <boost/url/parse.hpp>
 #include <vector>
 
+#include "common/text_list.hpp"
+
 namespace switchboard {
 namespace {
-
-std::vector<std::string> split_list(const std::string& list) {
-  std::vector<std::string> out;
-  std::size_t begin = 0;
-  while (begin <= list.size()) {
-    auto end = list.find(',', begin);
-    if (end == std::string::npos) end = list.size();
-    auto item = list.substr(begin, end - begin);
-    auto first = item.find_first_not_of(" \t");
-    if (first != std::string::npos) out.push_back(item.substr(first, item.find_last_not_of(" \t") - first + 1));
-    begin = end + 1;
-  }
-  return out;
-}
 
 // The header's token wins over the URL's; nullopt when neither has one.
 std::optional<std::string> token_of(const http::request<http::string_body>& req) {

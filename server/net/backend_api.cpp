@@ -1,6 +1,8 @@
 #include "server/net/backend_api.hpp"
 
+#include <algorithm>
 #include <boost/url/parse.hpp>
+#include <charconv>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <openssl/crypto.h>
@@ -72,6 +74,15 @@ std::optional<std::string> query_param(const http::request<http::string_body>& r
   return std::nullopt;
 }
 
+// A query value that is a whole number in decimal; nullopt for anything else.
+std::optional<std::uint64_t> whole_number(const std::optional<std::string>& text) {
+  std::uint64_t n = 0;
+  if (!text || text->empty()) return std::nullopt;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), n);
+  if (ec != std::errc{} || end != text->data() + text->size()) return std::nullopt;
+  return n;
+}
+
 // One message of a publish body, checked; its strings are its own.
 struct checked_message {
   protocol::scope scope{};
@@ -132,11 +143,12 @@ struct backend_api::route {
 };
 
 backend_api::backend_api(const config& cfg, publisher& messages, room_service& rooms, presence_store& presence,
-                         bus& cluster, metrics::worker_metrics& counters)
+                         history_store& history, bus& cluster, metrics::worker_metrics& counters)
     : cfg_(cfg),
       messages_(messages),
       rooms_(rooms),
       presence_(presence),
+      history_(history),
       bus_(cluster),
       metrics_(counters),
       key_digest_(sha256(cfg.api_key)) {}
@@ -224,13 +236,32 @@ asio::awaitable<response> backend_api::publish(const http::request<http::string_
   std::vector<outbound_message> outbound;
   outbound.reserve(checked.size());
   for (const auto& m : checked) outbound.push_back({m.scope, "server", m.target, m.data});
+  // Where each message to a room with history was stored.
+  std::vector<std::optional<protocol::stream_position>> stored;
   error_code ec;
-  if (batch) ec = co_await messages_.publish_all(outbound);
-  else ec = co_await messages_.publish(outbound.front());
+  if (batch) {
+    ec = co_await messages_.publish_all(outbound, stored);
+  } else {
+    auto published = co_await messages_.publish(outbound.front());
+    ec = published.ec;
+    stored.push_back(std::move(published.stored));
+  }
   if (ec) co_return unavailable(req);
   metrics_.api_publish_latency.observe_ns(static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count()));
-  co_return ok(req, json::object(), http::status::accepted);
+  auto place = [](const std::optional<protocol::stream_position>& at) {
+    return at ? json{{"offset", at->offset}, {"epoch", at->epoch}} : json(nullptr);
+  };
+  json answer = json::object();
+  if (!batch && stored.front()) {
+    answer = place(stored.front());
+  } else if (batch && std::any_of(stored.begin(), stored.end(), [](const auto& at) { return at.has_value(); })) {
+    // One entry per message: its place, or null for one without history.
+    json positions = json::array();
+    for (const auto& at : stored) positions.push_back(place(at));
+    answer["positions"] = std::move(positions);
+  }
+  co_return ok(req, std::move(answer), http::status::accepted);
 }
 
 asio::awaitable<response> backend_api::presence(const http::request<http::string_body>& req) {
@@ -250,7 +281,34 @@ asio::awaitable<response> backend_api::presence(const http::request<http::string
 }
 
 asio::awaitable<response> backend_api::history(const http::request<http::string_body>& req) {
-  co_return failed(req, http::status::not_found, "not_found", "no room keeps history on this server");
+  auto room = query_param(req, "room");
+  if (!room || !protocol::is_valid_room_name(*room))
+    co_return bad_request(req, "room must be 1 to 128 bytes without control characters");
+  if (!history_.keeps(*room)) co_return failed(req, http::status::not_found, "not_found", "this room keeps no history");
+  std::size_t limit = 0;
+  if (auto given = query_param(req, "limit")) {
+    auto n = whole_number(given);
+    if (!n || *n == 0 || *n > 1000000) co_return bad_request(req, "limit must be a whole number from 1 to 1000000");
+    limit = *n;
+  }
+  // since=N&epoch=E, as the client's {"since":{"offset":N,"epoch":E}}.
+  std::optional<protocol::stream_position> since;
+  auto since_text = query_param(req, "since");
+  auto epoch = query_param(req, "epoch");
+  if (since_text || epoch) {
+    auto n = whole_number(since_text);
+    if (!n || !epoch || epoch->size() > protocol::max_epoch_bytes)
+      co_return bad_request(req, "since (a whole number from 0) and epoch come together");
+    since = protocol::stream_position{*n, *epoch};
+  }
+  auto page = co_await history_.page(*room, since, limit);
+  if (page.ec) co_return unavailable(req);
+  json messages = json::array();
+  for (const auto& frame : page.frames) messages.push_back(json::parse(frame, nullptr, /*allow_exceptions=*/false));
+  co_return ok(req, {{"room", *room},
+                     {"messages", std::move(messages)},
+                     {"offset", page.now.offset},
+                     {"epoch", page.now.epoch}});
 }
 
 asio::awaitable<response> backend_api::disconnect(const http::request<http::string_body>& req) {

@@ -6,7 +6,7 @@
 //
 //   POST /api/publish     one message, or an array of up to 1,000: all or none
 //   GET  /api/presence    ?room=R: members with their users
-//   GET  /api/history     ?room=R: 404 until a room keeps history
+//   GET  /api/history     ?room=R&limit=N&since=N&epoch=E: as the client's history
 //   POST /api/disconnect  {"user":U} or {"id":ID}, cluster-wide
 //   GET  /api/stats       nodes, workers, connections, rooms
 
@@ -18,6 +18,7 @@
 #include "common/metrics.hpp"
 #include "common/net.hpp"
 #include "server/cluster/bus.hpp"
+#include "server/cluster/history_store.hpp"
 #include "server/cluster/presence_store.hpp"
 #include "server/cluster/publisher.hpp"
 #include "server/net/room_service.hpp"
@@ -26,8 +27,8 @@ namespace switchboard {
 
 class backend_api {
  public:
-  backend_api(const config& cfg, publisher& messages, room_service& rooms, presence_store& presence, bus& cluster,
-              metrics::worker_metrics& counters);
+  backend_api(const config& cfg, publisher& messages, room_service& rooms, presence_store& presence,
+              history_store& history, bus& cluster, metrics::worker_metrics& counters);
 
   // "/api" and everything under "/api/".
   static bool is_api_path(std::string_view path);
@@ -53,6 +54,7 @@ class backend_api {
   publisher& messages_;
   room_service& rooms_;
   presence_store& presence_;
+  history_store& history_;
   bus& bus_;
   metrics::worker_metrics& metrics_;
   std::array<unsigned char, 32> key_digest_{};  // SHA-256 of the key, compared in constant time

@@ -32,15 +32,50 @@ void hub::remove(recipient& who) {
   assert(rooms_of(who).empty() && "a recipient leaves its rooms before the hub");
   clients_.erase(who.id());
   if (who.user_index_hook::is_linked()) users_.erase(users_.iterator_to(who));
+  std::erase_if(holds_, [&who](const held& h) { return h.who == &who; });
 }
 
-void hub::deliver(protocol::scope kind, std::string_view target, const std::shared_ptr<const std::string>& frame) {
+namespace {
+
+// Whether a hold's room is the one `kind`/`target` names: the room itself,
+// or user:U for a message to user U.
+bool names_room(std::string_view held_room, protocol::scope kind, std::string_view target) {
+  if (kind == protocol::scope::room) return held_room == target;
+  constexpr std::string_view personal = "user:";
+  return kind == protocol::scope::user && held_room.size() == personal.size() + target.size() &&
+         held_room.starts_with(personal) && held_room.substr(personal.size()) == target;
+}
+
+}  // namespace
+
+void hub::hand(recipient& who, protocol::scope kind, std::string_view target,
+               const std::shared_ptr<const std::string>& frame, std::uint64_t offset) {
+  for (auto it = holds_.begin(); it != holds_.end(); ++it) {
+    if (it->who != &who || !names_room(it->room, kind, target)) continue;
+    it->bytes += frame->size();
+    if (it->bytes > it->limit_bytes) {
+      holds_.erase(it);
+      who.close(websocket::close_code::policy_error, "slow consumer");
+      return;
+    }
+    it->frames.emplace_back(offset, frame);
+    return;
+  }
+  who.send(frame);
+}
+
+void hub::deliver(protocol::scope kind, std::string_view target, const std::shared_ptr<const std::string>& frame,
+                  std::uint64_t offset) {
   auto& delivered = metrics_.deliveries[static_cast<std::size_t>(kind)];
   // A broadcast, room or user delivery hands one frame to many sockets:
   // their writes go out together.
   auto to_all = [&](const std::vector<recipient*>& members) {
     send_ring::batch batch(sends_);
-    for (auto* member : members) member->send(frame);
+    if (holds_.empty()) {
+      for (auto* member : members) member->send(frame);
+    } else {
+      for (auto* member : members) hand(*member, kind, target, frame, offset);
+    }
     metrics::add(delivered, members.size());
   };
   switch (kind) {
@@ -64,7 +99,7 @@ void hub::deliver(protocol::scope kind, std::string_view target, const std::shar
       if (first == last) break;
       send_ring::batch batch(sends_);
       for (auto it = first; it != last; ++it) {
-        it->send(frame);
+        hand(*it, kind, target, frame, offset);
         metrics::add(delivered);
       }
       break;
@@ -104,6 +139,7 @@ bool hub::leave(const std::string& room, recipient& who) {
   auto listed = std::find(joined.begin(), joined.end(), room);
   if (listed == joined.end()) return false;
   joined.erase(listed);
+  if (auto h = find_hold(room, who); h != holds_.end()) holds_.erase(h);
   if (auto w = watchers_.find(room); w != watchers_.end()) {
     if (std::find(w->second.begin(), w->second.end(), &who) != w->second.end()) remove_member(w->second, &who);
     if (w->second.empty()) watchers_.erase(w);
@@ -125,6 +161,30 @@ bool hub::is_member(std::string_view room, const recipient& who) const {
 const std::vector<std::string>& hub::rooms_of(const recipient& who) const {
   auto c = clients_.find(who.id());
   return c == clients_.end() ? no_rooms : c->second.rooms;
+}
+
+std::vector<hub::held>::iterator hub::find_hold(std::string_view room, const recipient& who) {
+  return std::find_if(holds_.begin(), holds_.end(), [&](const held& h) { return h.who == &who && h.room == room; });
+}
+
+void hub::hold(std::string room, recipient& who, std::size_t limit_bytes) {
+  if (find_hold(room, who) != holds_.end()) return;
+  holds_.push_back(held{std::move(room), &who, limit_bytes, 0, {}});
+}
+
+bool hub::is_held(std::string_view room, const recipient& who) const {
+  return std::any_of(holds_.begin(), holds_.end(), [&](const held& h) { return h.who == &who && h.room == room; });
+}
+
+void hub::release(std::string_view room, recipient& who, std::uint64_t after) {
+  auto it = find_hold(room, who);
+  if (it == holds_.end()) return;
+  auto frames = std::move(it->frames);
+  holds_.erase(it);
+  // Live messages come in offset order (one Redis orders a room's
+  // publishes), so those the read already gave are a prefix.
+  for (auto& [offset, frame] : frames)
+    if (offset == 0 || offset > after) who.send(std::move(frame));
 }
 
 void hub::disconnect(const protocol::disconnect_order& order) {

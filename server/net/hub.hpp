@@ -41,8 +41,8 @@ class hub final : public delivery_sink {
   // Hands `frame` to the local recipients that `kind`/`target` name. The
   // writes of a broadcast or room delivery reach the kernel together, in one
   // system call; a direct message's single write goes on its own.
-  void deliver(protocol::scope kind, std::string_view target,
-               const std::shared_ptr<const std::string>& frame) override;
+  void deliver(protocol::scope kind, std::string_view target, const std::shared_ptr<const std::string>& frame,
+               std::uint64_t offset = 0) override;
 
   // Closes the local connections of the order's user, or the one with its id.
   void disconnect(const protocol::disconnect_order& order) override;
@@ -58,6 +58,16 @@ class hub final : public delivery_sink {
   // room -> local members, for presence (re-announced after a reconnect).
   const room_map& rooms() const { return rooms_; }
 
+  // Recovery (room_service::join with since). While `who` is held in
+  // `room` (a personal room by its name, user:U), the room's messages for
+  // it are kept back in arrival order instead of sent. release() sends
+  // those with an offset past `after`, and those with none, then ends the
+  // hold; leaving the room or the hub ends it too. Held past `limit_bytes`,
+  // `who` is closed as a slow consumer.
+  void hold(std::string room, recipient& who, std::size_t limit_bytes);
+  void release(std::string_view room, recipient& who, std::uint64_t after);
+  bool is_held(std::string_view room, const recipient& who) const;
+
   // Starts a graceful close of every recipient (drain).
   void close_all(websocket::close_code code, std::string_view reason);
 
@@ -68,6 +78,19 @@ class hub final : public delivery_sink {
     recipient* who;
     std::vector<std::string> rooms;
   };
+  struct held {
+    std::string room;
+    recipient* who;
+    std::size_t limit_bytes;
+    std::size_t bytes = 0;
+    std::vector<std::pair<std::uint64_t, std::shared_ptr<const std::string>>> frames;
+  };
+
+  // Sends `frame` to `who`, or keeps it back when `who` is held in the
+  // room that `kind`/`target` names.
+  void hand(recipient& who, protocol::scope kind, std::string_view target,
+            const std::shared_ptr<const std::string>& frame, std::uint64_t offset);
+  std::vector<held>::iterator find_hold(std::string_view room, const recipient& who);
 
   // Keyed by a view of the recipient's own id, which lives as long as the entry.
   std::unordered_map<std::string_view, client> clients_;
@@ -89,6 +112,8 @@ class hub final : public delivery_sink {
   user_index users_{user_index::bucket_traits(user_buckets_.data(), user_buckets_.size())};
   // A vector, not a set: delivery walks it per message, joins and leaves are rare.
   room_map rooms_;
+  // Few at a time and each for a round trip to Redis: a vector.
+  std::vector<held> holds_;
   metrics::worker_metrics& metrics_;
   send_ring& sends_;
 };

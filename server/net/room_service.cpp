@@ -3,6 +3,7 @@
 #include <set>
 
 #include "common/log.hpp"
+#include "common/redis/error.hpp"
 #include "common/spawn.hpp"
 
 namespace switchboard {
@@ -13,40 +14,91 @@ std::string member_of(const recipient& who) { return presence_member{who.id(), w
 }  // namespace
 
 room_service::room_service(asio::any_io_executor ex, const config& cfg, const redis_keys& keys, hub& local,
-                           presence_store& presence, publisher& messages, const redis::client& control,
-                           redis::subscriber& subscriber)
+                           presence_store& presence, history_store& history, publisher& messages,
+                           const redis::client& control, redis::subscriber& subscriber)
     : ex_(ex),
       cfg_(cfg),
       keys_(keys),
       hub_(local),
       presence_(presence),
+      history_(history),
       messages_(messages),
       control_(control),
       subscriber_(subscriber) {}
 
-asio::awaitable<std::optional<protocol::error_kind>> room_service::join(recipient& who, const std::string& room,
-                                                                       bool events) {
-  if (hub_.is_member(room, who)) co_return std::nullopt;
-  if (hub_.rooms_of(who).size() >= cfg_.max_rooms_per_connection) co_return protocol::error_kind::too_many_rooms;
-  if (!control_.is_up() || !subscriber_.is_connected()) co_return protocol::error_kind::unavailable;
+asio::awaitable<room_service::join_result> room_service::join(recipient& who, const std::string& room, bool events,
+                                                             std::optional<protocol::stream_position> since) {
+  if (protocol::personal_room_user(room)) co_return co_await recover_personal(who, room, std::move(since));
+  bool keeps = history_.keeps(room);
+  if (hub_.is_member(room, who)) {
+    // Nothing to do but say where the room is. It has been receiving the
+    // room's messages all along, so it is recovered only if nothing came
+    // after its since.
+    if (!keeps) co_return join_result{};
+    auto read = co_await history_.recover(room, since);
+    if (read.ec) co_return join_result{protocol::error_kind::unavailable, std::nullopt};
+    if (read.outcome == protocol::recovery_outcome::recovered && !read.frames.empty())
+      read.outcome = protocol::recovery_outcome::too_old;
+    co_return join_result{std::nullopt, recovery{std::move(read.now), read.outcome, {}}};
+  }
+  if (hub_.rooms_of(who).size() >= cfg_.max_rooms_per_connection)
+    co_return join_result{protocol::error_kind::too_many_rooms, std::nullopt};
+  if (!control_.is_up() || !subscriber_.is_connected()) co_return join_result{protocol::error_kind::unavailable, std::nullopt};
 
   // Member locally first: a message that reaches the worker from now on
-  // reaches this client, so nothing sent after the ack can be missed.
+  // reaches this client, so nothing sent after the ack can be missed. In a
+  // room with history it is held until the read below has been sent.
   hub_.join(room, who, events);
+  if (keeps) hub_.hold(room, who, cfg_.send_queue_bytes);
   error_code ec = co_await subscriber_.subscribe(keys_.room_channel(room));
   if (!ec) ec = co_await presence_.add(room, member_of(who));
+  join_result out;
+  if (!ec && keeps) {
+    // After the subscription: whatever is published from here on comes in
+    // live, and whatever came before is in the read.
+    out = co_await read_history(room, since);
+    if (out.error) ec = make_error_code(redis::errc::unavailable);
+  }
   if (!ec) {
     // After presence: a watcher that hears of the join finds it there. An
     // event that does not reach the broker is not worth failing the join.
     co_await messages_.publish_member_event(true, room, who.id(), who.user());
-    co_return std::nullopt;
+    co_return out;
   }
 
   // Undo, so that an error means nothing was done (and nobody hears of it).
   bool last = leave_here(who, room);
   spawn(ex_, depart(room, who.id(), who.user(), last, false), "presence removal");
-  co_return protocol::error_kind::unavailable;
+  co_return join_result{protocol::error_kind::unavailable, std::nullopt};
 }
+
+asio::awaitable<room_service::join_result> room_service::recover_personal(
+    recipient& who, const std::string& room, std::optional<protocol::stream_position> since) {
+  if (!history_.keeps(room)) co_return join_result{};
+  // Held since the welcome, unless an earlier request ended that; then
+  // from now, which is all a read can make exact.
+  hub_.hold(room, who, cfg_.send_queue_bytes);
+  auto out = co_await read_history(room, since);
+  if (out.error) hub_.release(room, who, 0);
+  co_return out;
+}
+
+asio::awaitable<room_service::join_result> room_service::read_history(
+    const std::string& room, const std::optional<protocol::stream_position>& since) {
+  auto read = co_await history_.recover(room, since);
+  if (read.ec) co_return join_result{protocol::error_kind::unavailable, std::nullopt};
+  co_return join_result{std::nullopt, recovery{std::move(read.now), read.outcome, std::move(read.frames)}};
+}
+
+bool room_service::hold_personal(recipient& who) {
+  if (who.user().empty()) return false;
+  std::string room = "user:" + who.user();
+  if (!history_.keeps(room)) return false;
+  hub_.hold(std::move(room), who, cfg_.send_queue_bytes);
+  return true;
+}
+
+void room_service::release_personal(recipient& who) { hub_.release("user:" + who.user(), who, 0); }
 
 asio::awaitable<std::optional<protocol::error_kind>> room_service::leave(recipient& who, const std::string& room) {
   if (!hub_.is_member(room, who)) co_return std::nullopt;

@@ -72,6 +72,7 @@ void ws_session::on_accepted(error_code ec, std::optional<std::int64_t> deadline
   metrics::add(ctx_.metrics.connections_accepted);
   metrics::add(ctx_.metrics.connections_open);
   ctx_.hub.add(*this);
+  personal_held_ = ctx_.rooms.hold_personal(*this);
   send(protocol::welcome_frame(id_, ctx_.cfg.node, ctx_.index, user_));
   // Upgraded while the worker stops: it still gets a proper goodbye.
   if (ctx_.stopping) close(websocket::close_code::going_away, "server shutting down");
@@ -117,12 +118,14 @@ void ws_session::on_message(std::string_view text) {
   }
   bool refused = budget == budget_verdict::refused;
   if (ws_.got_binary()) {
+    end_personal_hold(nullptr);
     if (refused) answer_error(protocol::error_kind::rate_limited, std::nullopt);
     else answer_error(protocol::error_kind::unsupported, "binary frames are not supported", std::nullopt);
     return read_message();
   }
   auto parsed = protocol::parse_request(text);
   if (auto* err = std::get_if<protocol::request_error>(&parsed)) {
+    end_personal_hold(nullptr);
     metrics::add(ctx_.metrics.received[metrics::request_types.size() - 1]);
     if (refused) answer_error(protocol::error_kind::rate_limited, err->ref);
     else answer_error(err->kind, err->message, err->ref);
@@ -130,6 +133,7 @@ void ws_session::on_message(std::string_view text) {
   }
   auto& req = std::get<protocol::request>(parsed);
   metrics::add(ctx_.metrics.received[static_cast<std::size_t>(req.type)]);
+  end_personal_hold(refused ? nullptr : &req);
   if (refused) {
     answer_error(protocol::error_kind::rate_limited, req.ref);
     return read_message();
@@ -164,6 +168,14 @@ void ws_session::on_message(std::string_view text) {
   });
 }
 
+void ws_session::end_personal_hold(const protocol::request* req) {
+  if (!personal_held_) return;
+  personal_held_ = false;
+  bool recovers = req != nullptr && req->type == protocol::request_type::join &&
+                  protocol::personal_room_user(req->room) == std::optional<std::string_view>(user_);
+  if (!recovers) ctx_.rooms.release_personal(*this);
+}
+
 std::optional<std::string_view> ws_session::forbidden(const protocol::request& req) const {
   using protocol::request_type;
   auto personal = protocol::personal_room_user(req.room);
@@ -177,12 +189,13 @@ std::optional<std::string_view> ws_session::forbidden(const protocol::request& r
       return std::nullopt;
     case request_type::join:
     case request_type::leave:
+    case request_type::history:
       // One's own personal room whatever the claims; nobody else's ever.
       if (personal) {
         if (user_.empty() || *personal != user_) return "a personal room belongs to its user alone";
         return std::nullopt;
       }
-      if (req.type == request_type::join && grants_ && !grants_->rooms.matches(req.room))
+      if (req.type != request_type::leave && grants_ && !grants_->rooms.matches(req.room))
         return "the token does not allow this room";
       return std::nullopt;
     case request_type::presence:
@@ -215,6 +228,8 @@ asio::awaitable<void> ws_session::serve(protocol::request req) {
       else co_await publish(scope::user, req, req.user);
       break;
     case request_type::join:
+      co_await join(req);
+      break;
     case request_type::leave: {
       // One's own personal room: a member from before the welcome to the
       // close, whatever it asks.
@@ -222,8 +237,7 @@ asio::awaitable<void> ws_session::serve(protocol::request req) {
         if (req.ref) send(protocol::ack_frame(*req.ref));
         break;
       }
-      auto failed = req.type == request_type::join ? co_await ctx_.rooms.join(*this, req.room, req.events)
-                                                   : co_await ctx_.rooms.leave(*this, req.room);
+      auto failed = co_await ctx_.rooms.leave(*this, req.room);
       if (failed) {
         answer_error(*failed, req.ref);
       } else if (req.ref) {
@@ -231,6 +245,9 @@ asio::awaitable<void> ws_session::serve(protocol::request req) {
       }
       break;
     }
+    case request_type::history:
+      co_await history(req);
+      break;
     case request_type::room:
       if (auto user = protocol::personal_room_user(req.room)) co_await publish(scope::user, req, *user);
       else co_await publish(scope::room, req, req.room);
@@ -266,6 +283,40 @@ asio::awaitable<void> ws_session::serve(protocol::request req) {
   }
 }
 
+asio::awaitable<void> ws_session::join(const protocol::request& req) {
+  auto joined = co_await ctx_.rooms.join(*this, req.room, req.events, req.since);
+  if (joined.error) {
+    answer_error(*joined.error, req.ref);
+    co_return;
+  }
+  if (!joined.history) {
+    if (req.ref) send(protocol::ack_frame(*req.ref));
+    co_return;
+  }
+  // The ack, then what was missed, then the live messages held meanwhile:
+  // no await in between, so nothing can come between them.
+  auto& found = *joined.history;
+  bool recovered = found.outcome == protocol::recovery_outcome::recovered;
+  if (found.outcome) metrics::add(ctx_.metrics.recoveries[static_cast<std::size_t>(*found.outcome)]);
+  if (req.ref) send(protocol::join_ack_frame(req.ref, found.now, recovered));
+  metrics::add(ctx_.metrics.history_replayed, found.frames.size());
+  for (auto& frame : found.frames) send(std::move(frame));
+  ctx_.rooms.release(*this, req.room, found.now.offset);
+}
+
+asio::awaitable<void> ws_session::history(const protocol::request& req) {
+  if (!ctx_.history.keeps(req.room)) {
+    answer_error(protocol::error_kind::bad_request, "this room keeps no history", req.ref);
+    co_return;
+  }
+  auto page = co_await ctx_.history.page(req.room, req.since, req.limit);
+  if (page.ec) {
+    answer_error(protocol::error_kind::unavailable, req.ref);
+    co_return;
+  }
+  send(protocol::history_frame(req.room, page.frames, page.now, req.ref));
+}
+
 asio::awaitable<void> ws_session::refresh(const protocol::request& req) {
   if (!ctx_.admit.auth_enabled()) {
     answer_error(protocol::error_kind::bad_request, "this server takes no tokens: connections are anonymous", req.ref);
@@ -298,8 +349,8 @@ asio::awaitable<void> ws_session::refresh(const protocol::request& req) {
 
 asio::awaitable<void> ws_session::publish(protocol::scope scope, const protocol::request& req,
                                           std::string_view target) {
-  error_code ec = co_await ctx_.messages.publish({scope, id_, target, req.data, user_});
-  if (ec) {
+  auto published = co_await ctx_.messages.publish({scope, id_, target, req.data, user_});
+  if (published.ec) {
     answer_error(protocol::error_kind::unavailable, req.ref);
   } else if (req.ref) {
     send(protocol::ack_frame(*req.ref));

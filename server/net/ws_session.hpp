@@ -69,6 +69,11 @@ class ws_session final : public recipient, public expiring, public std::enable_s
   // The requests that wait on Redis.
   asio::awaitable<void> serve(protocol::request req);
   asio::awaitable<void> refresh(const protocol::request& req);
+  asio::awaitable<void> join(const protocol::request& req);
+  asio::awaitable<void> history(const protocol::request& req);
+  // The first request ends the hold of the personal room (room_service::
+  // hold_personal), unless it is the join that recovers it.
+  void end_personal_hold(const protocol::request* req);
   asio::awaitable<void> publish(protocol::scope scope, const protocol::request& req, std::string_view target);
   void answer_error(protocol::error_kind kind, std::string_view message, const std::optional<std::string>& ref);
   // With the kind's own message (describe()).
@@ -108,6 +113,7 @@ class ws_session final : public recipient, public expiring, public std::enable_s
   std::array<char, short_message_bytes> short_message_;
   bool ended_ = false;         // the read side is over
   bool write_failed_ = false;  // nothing more can be written
+  bool personal_held_ = false;  // until the first request
 };
 
 }  // namespace switchboard
