@@ -145,7 +145,7 @@ TEST_F(api_test, unknown_routes_wrong_methods_and_large_bodies) {
   expect_error(call("POST", "/api/stats"), 405, "method_not_allowed");
   expect_error(call("POST", "/api/publish", {{"scope", "broadcast"}, {"data", std::string(2000, 'x')}}), 413,
                "too_large");
-  expect_error(call("GET", "/api/history?room=r"), 404, "not_found");
+  expect_error(call("GET", "/api/history?room=r"), 404, "not_found");  // r keeps no history
   auto metrics = parse_exposition(http_get(server().port(), "/metrics").body);
   EXPECT_TRUE(metrics.problems.empty());
   double not_allowed = 0;
@@ -240,6 +240,47 @@ TEST_F(api_test, an_api_listener_of_its_own_takes_the_api_off_the_public_port) {
   EXPECT_EQ(call("GET", "/api/stats").status, 404u) << "the public port serves no API";
   EXPECT_EQ(http_get(api_port, "/healthz").status, 404u) << "the API port serves the API alone";
   EXPECT_EQ(http_get(server().port(), "/healthz").status, 200u);
+}
+
+TEST_F(api_test, publishing_to_a_room_with_history_answers_its_place_and_history_pages_it) {
+  start_with_api(false, {"--history-rooms", "chat:*", "--history-size", "3"});
+  auto first = call("POST", "/api/publish", {{"scope", "room"}, {"room", "chat:api"}, {"data", 1}});
+  EXPECT_EQ(first.status, 202u) << first.body;
+  EXPECT_EQ(body_of(first)["offset"], 1);
+  std::string epoch = body_of(first)["epoch"];
+  auto batch = call("POST", "/api/publish",
+                    json::array({{{"scope", "room"}, {"room", "chat:api"}, {"data", 2}},
+                                 {{"scope", "broadcast"}, {"data", "x"}},
+                                 {{"scope", "room"}, {"room", "chat:api"}, {"data", 3}},
+                                 {{"scope", "room"}, {"room", "chat:api"}, {"data", 4}}}));
+  EXPECT_EQ(batch.status, 202u) << batch.body;
+  EXPECT_EQ(body_of(batch)["positions"],
+            json::parse(R"([{"offset":2,"epoch":")" + epoch + R"("},null,{"offset":3,"epoch":")" + epoch +
+                        R"("},{"offset":4,"epoch":")" + epoch + R"("}])"));
+  auto plain = call("POST", "/api/publish", {{"scope", "room"}, {"room", "lobby"}, {"data", 1}});
+  EXPECT_EQ(body_of(plain), json::parse(R"({"ok":true})")) << "no place for a room without history";
+
+  auto newest = call("GET", "/api/history?room=chat%3Aapi&limit=2");
+  ASSERT_EQ(newest.status, 200u) << newest.body;
+  auto page = body_of(newest);
+  EXPECT_EQ(page["room"], "chat:api");
+  EXPECT_EQ(page["offset"], 4);
+  EXPECT_EQ(page["epoch"], epoch);
+  ASSERT_EQ(page["messages"].size(), 2u);
+  EXPECT_EQ(page["messages"][0]["data"], 3);
+  EXPECT_EQ(page["messages"][1]["from"], "server");
+  auto after = body_of(call("GET", "/api/history?room=chat:api&since=2&epoch=" + epoch));
+  ASSERT_EQ(after["messages"].size(), 2u) << after.dump();
+  EXPECT_EQ(after["messages"][0]["offset"], 3);
+  auto all = body_of(call("GET", "/api/history?room=chat:api"));
+  EXPECT_EQ(all["messages"].size(), 3u) << "the room keeps 3";
+
+  expect_error(call("GET", "/api/history?room=lobby"), 404, "not_found");
+  expect_error(call("GET", "/api/history"), 400, "bad_request");
+  expect_error(call("GET", "/api/history?room=chat:api&limit=0"), 400, "bad_request");
+  expect_error(call("GET", "/api/history?room=chat:api&limit=x"), 400, "bad_request");
+  expect_error(call("GET", "/api/history?room=chat:api&since=2"), 400, "bad_request");
+  expect_error(call("GET", "/api/history?room=chat:api&since=-1&epoch=e"), 400, "bad_request");
 }
 
 }  // namespace

@@ -161,9 +161,10 @@ std::string redis_process::url() const { return "redis://127.0.0.1:" + std::to_s
 
 void redis_process::start() {
   if (running()) throw std::logic_error("redis_process::start: already running");
-  std::vector<std::string> args{server_,      "--port",       std::to_string(port_), "--bind", "127.0.0.1",
-                                "--save",     "",             "--appendonly",        "no",     "--dir",
-                                dir_.string()};
+  std::vector<std::string> args{server_,  "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
+                                "--dir",   dir_.string()};
+  if (options_.append_only) args.insert(args.end(), {"--appendonly", "yes", "--appendfsync", "always"});
+  else args.insert(args.end(), {"--appendonly", "no"});
   if (options_.unix_socket) {
     args.insert(args.end(), {"--unixsocket", unix_path_, "--unixsocketperm", "700"});
   }

@@ -23,6 +23,9 @@ std::uint16_t free_tcp_port();
 
 struct redis_options {
   bool unix_socket = false;  // also listen on <temp dir>/redis.sock
+  // Persist with an append-only file, fsynced on every write, so that a
+  // restart (same directory) comes back with every acknowledged write.
+  bool append_only = false;
 };
 
 class redis_process {

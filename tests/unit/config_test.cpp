@@ -362,6 +362,21 @@ TEST_F(config_test, the_api_and_the_request_budget) {
   EXPECT_EQ(parse({"--api-key-file", file.path()}).api_key, key) << "the trailing newline is dropped";
 }
 
+TEST_F(config_test, history_rooms_size_and_ttl) {
+  config defaults = parse({});
+  EXPECT_EQ(defaults.history_rooms, "");
+  EXPECT_EQ(defaults.history_size, 100u);
+  EXPECT_EQ(defaults.history_ttl, std::chrono::seconds(600));
+  config cfg = parse({"--history-rooms", "chat:*, user:*", "--history-size", "5", "--history-ttl-seconds", "30"});
+  EXPECT_EQ(cfg.history_rooms, "chat:*, user:*");
+  EXPECT_EQ(cfg.history_size, 5u);
+  EXPECT_EQ(cfg.history_ttl, std::chrono::seconds(30));
+  EXPECT_NE(error_of({"--history-size", "0"}).find("--history-size: must be between 1 and 100000"), std::string::npos);
+  EXPECT_NE(error_of({"--history-ttl-seconds", "0"}).find("--history-ttl-seconds"), std::string::npos);
+  EXPECT_NE(error_of({"--history-rooms", std::string("chat:*,a\x01b")}).find("--history-rooms: 'a\x01b' is not a room pattern"),
+            std::string::npos);
+}
+
 TEST_F(config_test, bad_api_and_budget_settings_stop_start_up_naming_the_flag) {
   EXPECT_NE(error_of({"--api-key", "short"}).find("--api-key: must be 16 bytes or more"), std::string::npos);
   temp_file file("api-key-0123456789");

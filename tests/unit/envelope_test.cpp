@@ -51,6 +51,23 @@ TEST(envelope, binary_frame_survives) {
   EXPECT_EQ(decoded->frame, frame);
 }
 
+TEST(envelope, a_stored_message_carries_its_offset) {
+  auto room = encode_envelope(scope::room, "chat: a b", "{}", 42);
+  EXPECT_EQ(room, "1R42 chat: a b\n{}");
+  auto decoded = decode_envelope(room);
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded->kind, scope::room);
+  EXPECT_EQ(decoded->target, "chat: a b");
+  EXPECT_EQ(decoded->offset, 42u);
+  auto user_bytes = encode_envelope(scope::user, "alice", "{}", 7);
+  auto user = decode_envelope(user_bytes);
+  ASSERT_TRUE(user);
+  EXPECT_EQ(user->kind, scope::user);
+  EXPECT_EQ(user->target, "alice");
+  EXPECT_EQ(user->offset, 7u);
+  EXPECT_EQ(decode_envelope("1rchat\n{}")->offset, 0u) << "an unstored message has none";
+}
+
 TEST(envelope, rejects_what_is_not_an_envelope) {
   for (const std::string& bytes : {
            ""s,
@@ -70,6 +87,13 @@ TEST(envelope, rejects_what_is_not_an_envelope) {
            "1bstray\n{}"s,    // broadcast with a target
            "1d\n{}"s,         // direct without a target
            "1r\n{}"s,         // room without a target
+           "1R\n{}"s,         // stored without an offset
+           "1Rchat\n{}"s,     // no offset before the room
+           "1R chat\n{}"s,    // empty offset
+           "1R0 chat\n{}"s,   // offsets start at 1
+           "1R1x chat\n{}"s,  // not a number
+           "1R12 \n{}"s,      // no room
+           "1R123456789012345678901 chat\n{}"s,  // longer than any offset
        })
     EXPECT_FALSE(decode_envelope(bytes)) << '"' << bytes << '"';
 }

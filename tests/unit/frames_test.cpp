@@ -158,5 +158,34 @@ TEST(frames, scope_names) {
   EXPECT_EQ(to_string(scope::room), "room");
 }
 
+TEST(frames, a_stored_message_is_its_head_and_its_place) {
+  auto head = message_frame_head(scope::room, "a.1", "chat", "[1]", "ann");
+  EXPECT_EQ(head + "}", message_frame(scope::room, "a.1", "chat", "[1]", "ann"));
+  auto stored = json::parse(head + ",\"offset\":3,\"epoch\":\"e\"}");
+  EXPECT_EQ(stored["offset"], 3);
+  EXPECT_EQ(stored["room"], "chat");
+}
+
+TEST(frames, join_ack_carries_the_place_and_the_outcome) {
+  auto ack = json::parse(join_ack_frame("\"r1\"", {12, "abc"}, true));
+  EXPECT_EQ(ack, json::parse(R"({"type":"ack","ref":"r1","offset":12,"epoch":"abc","recovered":true})"));
+  auto plain = json::parse(join_ack_frame(std::nullopt, {0, "abc"}, false));
+  EXPECT_FALSE(plain.contains("ref"));
+  EXPECT_EQ(plain["recovered"], false);
+}
+
+TEST(frames, history_lists_stored_frames_in_order) {
+  std::vector<std::string> stored{R"({"type":"message","offset":1})", R"({"type":"message","offset":2})"};
+  auto frame = json::parse(history_frame("chat", stored, {2, "e"}, "7"));
+  EXPECT_EQ(frame["type"], "history");
+  EXPECT_EQ(frame["room"], "chat");
+  ASSERT_EQ(frame["messages"].size(), 2u);
+  EXPECT_EQ(frame["messages"][1]["offset"], 2);
+  EXPECT_EQ(frame["offset"], 2);
+  EXPECT_EQ(frame["epoch"], "e");
+  EXPECT_EQ(frame["ref"], 7);
+  EXPECT_EQ(json::parse(history_frame("chat", {}, {0, "e"}, std::nullopt))["messages"], json::array());
+}
+
 }  // namespace
 }  // namespace switchboard::protocol

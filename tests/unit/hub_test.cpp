@@ -158,5 +158,61 @@ TEST_F(hub_test, RemovedRecipientsGetNothing) {
   EXPECT_EQ(hub_.size(), 3u);
 }
 
+TEST_F(hub_test, AHeldMemberGetsTheRoomsMessagesOnlyAtReleaseAndOnlyThoseAfterTheRead) {
+  hub_.join("chat", a_);
+  hub_.join("chat", b_);
+  hub_.hold("chat", a_, 1 << 20);
+  EXPECT_TRUE(hub_.is_held("chat", a_));
+  hub_.deliver(protocol::scope::room, "chat", frame("4"), 4);
+  hub_.deliver(protocol::scope::room, "chat", frame("5"), 5);
+  hub_.deliver(protocol::scope::room, "chat", frame("unstored"), 0);
+  hub_.deliver(protocol::scope::room, "chat", frame("6"), 6);
+  EXPECT_TRUE(a_.frames.empty());
+  EXPECT_EQ(b_.frames.size(), 4u) << "only the held member waits";
+  // The read gave everything up to 5: 4 and 5 would be duplicates.
+  hub_.release("chat", a_, 5);
+  EXPECT_FALSE(hub_.is_held("chat", a_));
+  ASSERT_EQ(a_.frames.size(), 2u);
+  EXPECT_EQ(*a_.frames[0], "unstored");
+  EXPECT_EQ(*a_.frames[1], "6");
+  hub_.deliver(protocol::scope::room, "chat", frame("7"), 7);
+  EXPECT_EQ(a_.frames.size(), 3u) << "live again after the release";
+}
+
+TEST_F(hub_test, APersonalRoomIsHeldByItsName) {
+  hub_.hold("user:alice", a_, 1 << 20);
+  hub_.deliver(protocol::scope::user, "alice", frame("1"), 1);
+  hub_.deliver(protocol::scope::user, "alicex", frame("other"), 1);
+  EXPECT_TRUE(a_.frames.empty());
+  EXPECT_EQ(c_.frames.size(), 1u) << "the user's other connection is not held";
+  hub_.release("user:alice", a_, 0);
+  ASSERT_EQ(a_.frames.size(), 1u);
+  EXPECT_EQ(*a_.frames[0], "1");
+}
+
+TEST_F(hub_test, LeavingTheRoomOrTheHubEndsAHold) {
+  hub_.join("chat", a_);
+  hub_.hold("chat", a_, 1 << 20);
+  hub_.deliver(protocol::scope::room, "chat", frame("1"), 1);
+  hub_.leave("chat", a_);
+  EXPECT_FALSE(hub_.is_held("chat", a_));
+  hub_.release("chat", a_, 0);
+  EXPECT_TRUE(a_.frames.empty()) << "what was held for a room it left is dropped";
+  hub_.hold("user:alice", c_, 1 << 20);
+  hub_.remove(c_);
+  EXPECT_FALSE(hub_.is_held("user:alice", c_));
+  hub_.add(c_);  // the fixture removes it again
+}
+
+TEST_F(hub_test, AHoldPastItsLimitClosesTheMemberAsASlowConsumer) {
+  hub_.join("chat", a_);
+  hub_.hold("chat", a_, 10);
+  hub_.deliver(protocol::scope::room, "chat", frame("12345"), 1);
+  EXPECT_EQ(a_.closed_with, 0);
+  hub_.deliver(protocol::scope::room, "chat", frame("123456"), 2);
+  EXPECT_EQ(a_.closed_with, websocket::close_code::policy_error);
+  EXPECT_FALSE(hub_.is_held("chat", a_));
+}
+
 }  // namespace
 }  // namespace switchboard

@@ -335,5 +335,44 @@ TEST(request, nesting_beyond_the_limit_is_bad_request) {
   EXPECT_EQ(parse_error(std::string(1'000'000, '[')).kind, error_kind::bad_request);
 }
 
+TEST(request, join_with_since) {
+  auto req = parse_ok(R"({"type":"join","room":"chat","since":{"offset":17,"epoch":"ab12"}})");
+  ASSERT_TRUE(req.since);
+  EXPECT_EQ(req.since->offset, 17u);
+  EXPECT_EQ(req.since->epoch, "ab12");
+  EXPECT_FALSE(parse_ok(R"({"type":"join","room":"chat"})").since);
+  EXPECT_EQ(parse_ok(R"({"type":"join","room":"chat","since":{"offset":0,"epoch":""}})").since->offset, 0u);
+}
+
+TEST(request, history_with_limit_and_since) {
+  auto req = parse_ok(R"({"type":"history","room":"chat","limit":20,"since":{"offset":3,"epoch":"e"},"ref":1})");
+  EXPECT_EQ(req.type, request_type::history);
+  EXPECT_EQ(req.room, "chat");
+  EXPECT_EQ(req.limit, 20u);
+  EXPECT_EQ(req.since->offset, 3u);
+  EXPECT_EQ(parse_ok(R"({"type":"history","room":"chat"})").limit, 0u);
+}
+
+TEST(request, bad_since_and_limit_are_bad_requests) {
+  for (const char* text : {
+           R"({"type":"join","room":"c","since":5})",
+           R"({"type":"join","room":"c","since":{"offset":-1,"epoch":"e"}})",
+           R"({"type":"join","room":"c","since":{"offset":1.5,"epoch":"e"}})",
+           R"({"type":"join","room":"c","since":{"offset":"1","epoch":"e"}})",
+           R"({"type":"join","room":"c","since":{"offset":1}})",
+           R"({"type":"join","room":"c","since":{"epoch":"e"}})",
+           R"({"type":"join","room":"c","since":{"offset":1,"epoch":7}})",
+           R"({"type":"history","room":"c","limit":0})",
+           R"({"type":"history","room":"c","limit":-3})",
+           R"({"type":"history","room":"c","limit":"10"})",
+           R"({"type":"history","room":"c","limit":1000001})",
+           R"({"type":"history"})",
+       })
+    EXPECT_EQ(parse_error(text).kind, error_kind::bad_request) << text;
+  std::string long_epoch(65, 'a');
+  EXPECT_EQ(parse_error(R"({"type":"join","room":"c","since":{"offset":1,"epoch":")" + long_epoch + "\"}}").kind,
+            error_kind::bad_request);
+}
+
 }  // namespace
 }  // namespace switchboard::protocol
