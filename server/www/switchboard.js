@@ -31,6 +31,17 @@
 // 'user' (with user, from toUser(user) or a room message to user:U; every
 // connection of that user gets it). With auth, from_user names the sender.
 //
+// History: in a room the server keeps history for (--history-rooms), every
+// message carries offset and epoch. The client remembers each room's place,
+// rejoins with it after any reconnect, drops a message it has already had,
+// and says how it went: 'recovered' (every message missed came, in order,
+// before the live ones) or 'gap' (the server no longer has them all: reload
+// the room's state from your backend). With auth, the user's personal room
+// (user:U, where toUser messages go) is recovered the same way by itself.
+//
+//   sb.on('gap', ({ room }) => reloadFromBackend(room));
+//   const { messages } = await sb.history('chat:1', { limit: 50 });
+//
 // What a rejected request means (err.code):
 //   a server code   the server refused it and did nothing ('bad_request',
 //                   'too_many_rooms', 'unavailable', 'forbidden' (the token
@@ -221,6 +232,13 @@ export function connect(url, options = {}) {
  *   its token's sub, null without auth. A left comes for a leave, a close,
  *   a token refresh that no longer allows the room, and a dead worker
  *   (within the server's --liveness-seconds)
+ * - `recovered`: a room with history was rejoined after a reconnect and
+ *   every message missed meanwhile follows, in order, before the live
+ *   ones. `{room, offset, epoch}`: the place the client rejoined from
+ * - `gap`: a room with history was rejoined, but the messages missed
+ *   are no longer all kept (or the server lost the room's history): they
+ *   will not come; reload the room's state. `{room, offset, epoch}`: the
+ *   room's place now
  * - `left`: the server took this connection out of a room, e.g. because a
  *   refreshed token no longer allows it. `{room, reason}`; the room is no
  *   longer in `rooms` and is not rejoined
@@ -311,6 +329,9 @@ export class SwitchboardClient extends EventTarget {
     // room -> token of the latest join call: a join acked after a later
     // leave() must not put the room back into _rooms.
     this._joinIntent = new Map();
+    // room -> {offset, epoch}: the last message had in a room with history
+    // (user:U for the personal room), to rejoin from and to drop repeats.
+    this._places = new Map();
     this._attempt = 0; // failed attempts since the last ready connection
     this._retryTimer = null;
     this._connectTimer = null;
@@ -320,6 +341,16 @@ export class SwitchboardClient extends EventTarget {
     this._closedWaiters = [];
 
     this._open();
+  }
+
+  /**
+   * Where this client is in a room with history: `{offset, epoch}` of the
+   * last message it had (or of the room when it joined), null for a room
+   * without history or not joined.
+   */
+  place(room) {
+    const at = this._places.get(room);
+    return at ? { ...at } : null;
   }
 
   /** Rooms this client has joined and will rejoin after a reconnect. */
@@ -410,7 +441,9 @@ export class SwitchboardClient extends EventTarget {
    * included: to switch, leave and join again.
    * @param {string} room 1 to 128 bytes of UTF-8, no control characters
    * @param {{events?: boolean}} [options]
-   * @returns {Promise<void>} resolved once membership holds cluster-wide
+   * @returns {Promise<void | {offset: number, epoch: string, recovered: boolean}>}
+   *   resolved once membership holds cluster-wide; in a room with history,
+   *   with the room's place
    */
   join(room, options = {}) {
     const events = options.events === true;
@@ -420,8 +453,10 @@ export class SwitchboardClient extends EventTarget {
     const earlier = held ? undefined : this._joinIntent.get(room);
     const intent = { events: held?.events ?? earlier?.events ?? events };
     this._joinIntent.set(room, intent);
-    return this._request(joinFrame(room, events)).then(() => {
+    return this._request(joinFrame(room, events, this._places.get(room))).then((place) => {
       if (this._joinIntent.get(room) === intent && !this._rooms.has(room)) this._rooms.set(room, { events: intent.events });
+      this._joined(room, place);
+      return place;
     }, (err) => {
       if (this._joinIntent.get(room) === intent && !this._rooms.has(room)) this._joinIntent.delete(room);
       throw err;
@@ -438,6 +473,7 @@ export class SwitchboardClient extends EventTarget {
     // a new connection starts without the room, which is what was asked.
     this._joinIntent.delete(room);
     this._rooms.delete(room);
+    this._places.delete(room);
     return this._request({ type: 'leave', room });
   }
 
@@ -464,6 +500,23 @@ export class SwitchboardClient extends EventTarget {
     const withUsers = options.users === true;
     return this._request({ type: 'presence', room }).then(({ members, users }) =>
       (withUsers ? { members, users } : members));
+  }
+
+  /**
+   * Messages kept in a room with history, oldest first, each as the
+   * message frame it was delivered as. Without `since`, the newest `limit`;
+   * with it (a place, e.g. from {@link place}), the first `limit` after it.
+   * Page forward by asking again from the last message's offset.
+   * @param {string} room
+   * @param {{limit?: number, since?: {offset: number, epoch: string}}} [options]
+   * @returns {Promise<{messages: object[], offset: number, epoch: string}>}
+   *   offset and epoch are the room's place now
+   */
+  history(room, options = {}) {
+    const frame = { type: 'history', room };
+    if (options.limit !== undefined) frame.limit = options.limit;
+    if (options.since) frame.since = { offset: options.since.offset, epoch: options.since.epoch };
+    return this._request(frame);
   }
 
   /**
@@ -586,12 +639,25 @@ export class SwitchboardClient extends EventTarget {
         this._onWelcome(frame);
         break;
       case 'message':
+        if (this._isRepeat(frame)) break;
         this._emit('message', frame);
         break;
-      case 'ack':
+      case 'ack': {
+        // A join of a room with history says where the room is.
+        const place = typeof frame.epoch === 'string'
+          ? { offset: frame.offset, epoch: frame.epoch, recovered: frame.recovered === true }
+          : undefined;
+        this._settle(frame.ref, (req) => req.resolve(place));
+        break;
+      }
       case 'pong':
         this._settle(frame.ref, (req) => req.resolve(undefined));
         break;
+      case 'history': {
+        const page = { messages: Array.isArray(frame.messages) ? frame.messages : [], offset: frame.offset, epoch: frame.epoch };
+        this._settle(frame.ref, (req) => req.resolve(page));
+        break;
+      }
       case 'presence': {
         const answer = { members: frame.members ?? [], users: Array.isArray(frame.users) ? frame.users : null };
         this._settle(frame.ref, (req) => req.resolve(answer));
@@ -624,12 +690,41 @@ export class SwitchboardClient extends EventTarget {
     return true;
   }
 
+  // A message of a room with history moves the room's place on; one at or
+  // before the place, in the same epoch, was had already (recovery can
+  // hand over what the connection before had): true, and it is dropped.
+  _isRepeat(frame) {
+    if (typeof frame.epoch !== 'string' || typeof frame.offset !== 'number') return false;
+    const room = frame.scope === 'user' ? `user:${frame.user}` : frame.room;
+    if (typeof room !== 'string') return false;
+    const at = this._places.get(room);
+    if (at && at.epoch === frame.epoch && frame.offset <= at.offset) return true;
+    this._places.set(room, { offset: frame.offset, epoch: frame.epoch });
+    return false;
+  }
+
+  // A join's ack gave `place` (undefined for a room without history). When
+  // it recovered, the messages after our place follow and move it on;
+  // otherwise the room's place now is where we are, unless messages after
+  // it have come already (the ack is read a moment after them).
+  _joined(room, place) {
+    if (!place) {
+      this._places.delete(room);
+      return;
+    }
+    const at = this._places.get(room);
+    if (place.recovered && at) return;
+    if (at && at.epoch === place.epoch && at.offset >= place.offset) return;
+    this._places.set(room, { offset: place.offset, epoch: place.epoch });
+  }
+
   // The server took us out of a room (a refreshed token no longer allows
   // it): a reconnect must not ask for it again.
   _onLeft(frame) {
     if (typeof frame.room !== 'string') return;
     this._rooms.delete(frame.room);
     this._joinIntent.delete(frame.room);
+    this._places.delete(frame.room);
     this._emit('left', { room: frame.room, reason: frame.reason ?? null });
   }
 
@@ -654,12 +749,27 @@ export class SwitchboardClient extends EventTarget {
 
     // Rejoin first and wait for the acks, so that queued requests (a room
     // message, a presence query) see the memberships they were made with.
-    const rooms = [...this._rooms.keys()];
+    // The personal room first of all: the server holds its messages until
+    // the first request, so that this join can recover it exactly.
+    const personal = this.user === null ? [] : [`user:${this.user}`];
+    const rooms = [...personal, ...this._rooms.keys()];
+    // Each from where we were: the places to recover from, taken now.
+    const since = rooms.map((room) => this._places.get(room));
     // With no rooms, go on synchronously: ready in the same turn as the welcome.
     const results = rooms.length === 0
       ? []
-      : await Promise.allSettled(rooms.map((room) => this._send(joinFrame(room, this.watches(room)))));
+      : await Promise.allSettled(rooms.map((room, i) => this._send(joinFrame(room, this.watches(room), since[i]))));
     if (this._ws !== ws || this.state !== 'rejoining') return; // lost meanwhile, or closed
+    results.forEach((result, i) => {
+      if (result.status !== 'fulfilled') return;
+      const place = result.value;
+      this._joined(rooms[i], place);
+      if (!place || !since[i]) return;
+      if (place.recovered) this._emit('recovered', { room: rooms[i], offset: since[i].offset, epoch: since[i].epoch });
+      else this._emit('gap', { room: rooms[i], offset: place.offset, epoch: place.epoch });
+    });
+    results.splice(0, personal.length);
+    rooms.splice(0, personal.length);
 
     const rejoined = [];
     const failed = [];
@@ -860,8 +970,12 @@ export class SwitchboardClient extends EventTarget {
 }
 
 // Without events the frame is the one a join has always been.
-function joinFrame(room, events) {
-  return events ? { type: 'join', room, events: true } : { type: 'join', room };
+// `since`: the place to recover from, in a room with history.
+function joinFrame(room, events, since) {
+  const frame = { type: 'join', room };
+  if (events) frame.events = true;
+  if (since) frame.since = { offset: since.offset, epoch: since.epoch };
+  return frame;
 }
 
 function defaultUrl() {

@@ -4,11 +4,10 @@
 // rate_limited as rejections, and `left` when a refreshed token narrows
 // the rooms.
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
 import { connect } from '../../server/www/switchboard.js';
-import { nextEvent, nodeWebSocket, startCluster, waitFor, workerOfNewConnection } from './harness.js';
+import { mintToken, nextEvent, nodeWebSocket, startCluster, waitFor, workerOfNewConnection } from './harness.js';
 
 const WebSocket = await nodeWebSocket();
 const SECRET = 'client-auth-test-secret-of-32-bytes-or-more';
@@ -16,15 +15,8 @@ const backoff = { initialMs: 50, maxMs: 400 };
 // With a burst of 40 no test but the rate-limit one comes near the budget.
 const BURST = 40;
 
-let minted = 0;
-
-/** An HS256 token for `sub` that lives `ttl` seconds, with more claims; each one differs (jti). */
-function mint(sub, ttl, claims = {}) {
-  const part = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
-  const payload = { sub, exp: Math.floor(Date.now() / 1000) + ttl, jti: String(++minted), ...claims };
-  const input = `${part({ alg: 'HS256', typ: 'JWT' })}.${part(payload)}`;
-  return `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`;
-}
+/** An HS256 token for `sub` that lives `ttl` seconds, with more claims. */
+const mint = (sub, ttl, claims = {}) => mintToken(SECRET, sub, ttl, claims);
 
 const everything = { rooms: ['*'], publish: ['*'], broadcast: true };
 

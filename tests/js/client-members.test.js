@@ -4,27 +4,19 @@
 // with users; and, with a scripted WebSocket, what the library makes of
 // the frames (events rejoined, users null without auth).
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
 import { connect } from '../../server/www/switchboard.js';
 import { FakeSocket } from './fake-socket.js';
-import { inbox, nextEvent, nodeWebSocket, startCluster, waitFor, workerOfNewConnection } from './harness.js';
+import { inbox, mintToken, nextEvent, nodeWebSocket, startCluster, waitFor, workerOfNewConnection } from './harness.js';
 
 const WebSocket = await nodeWebSocket();
 const SECRET = 'client-members-test-secret-of-32-bytes-or-more';
 const backoff = { initialMs: 50, maxMs: 400 };
 const everything = { rooms: ['*'], publish: ['*'], broadcast: true };
 
-let minted = 0;
-
-/** An HS256 token for `sub` that lives 10 minutes; each one differs (jti). */
-function mint(sub, claims = everything) {
-  const part = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
-  const payload = { sub, exp: Math.floor(Date.now() / 1000) + 600, jti: String(++minted), ...claims };
-  const input = `${part({ alg: 'HS256', typ: 'JWT' })}.${part(payload)}`;
-  return `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`;
-}
+/** An HS256 token for `sub` that lives 10 minutes. */
+const mint = (sub, claims = everything) => mintToken(SECRET, sub, 600, claims);
 
 // Collects a client's member events; `waitFor(pred)` resolves with the first match.
 function memberLog(client) {

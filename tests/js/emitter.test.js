@@ -4,24 +4,19 @@
 // anything reaches Redis. Needs `npm ci` in scripts/emitter-node (the redis
 // package); scripts/test.sh runs it.
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
 import { once } from 'node:events';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { busMessage, createEmitter, EmitError, MAX_DATA_DEPTH } from '../../scripts/emitter-node/index.js';
-import { freePort, nodeWebSocket, startCluster, waitFor } from './harness.js';
+import { freePort, mintToken, nodeWebSocket, startCluster, waitFor } from './harness.js';
 
 const WebSocket = await nodeWebSocket();
 const SECRET = 'emitter-test-secret-of-32-bytes-or-more';
 const everything = { rooms: ['*'], publish: ['*'], broadcast: true };
 
-function hs256(sub) {
-  const part = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
-  const body = `${part({ alg: 'HS256', typ: 'JWT' })}.${part({ sub, exp: Math.floor(Date.now() / 1000) + 600, ...everything })}`;
-  return `${body}.${createHmac('sha256', SECRET).update(body).digest('base64url')}`;
-}
+const hs256 = (sub) => mintToken(SECRET, sub, 600, everything);
 
 // A bare WebSocket client of user `sub`: its id, and every message it got.
 async function connectAs(cluster, sub) {

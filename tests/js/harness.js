@@ -3,6 +3,7 @@
 // connection. Everything started here is killed by stop(), and by an exit
 // hook if the test process dies first.
 import { spawn, execFileSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -324,4 +325,17 @@ export async function workerOfNewConnection(cluster, open) {
 export function hasStaticHandler() {
   const help = safe(() => execFileSync(serverBin, ['--help'], { encoding: 'utf8' }), '');
   return help.includes('--www-dir');
+}
+
+let minted = 0;
+
+/**
+ * An HS256 token signed with `secret` for `sub`, living `ttl` seconds, with
+ * more claims; each one differs (jti).
+ */
+export function mintToken(secret, sub, ttl, claims = {}) {
+  const part = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const payload = { sub, exp: Math.floor(Date.now() / 1000) + ttl, jti: String(++minted), ...claims };
+  const input = `${part({ alg: 'HS256', typ: 'JWT' })}.${part(payload)}`;
+  return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
 }

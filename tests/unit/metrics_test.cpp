@@ -25,8 +25,9 @@ std::map<std::string, double> parse_exposition(const std::string& text) {
 TEST(metrics, labels_are_the_protocol_names_in_enum_order) {
   using names = std::vector<std::string_view>;
   EXPECT_EQ(names(request_types.begin(), request_types.end()),
-            (names{"broadcast", "direct", "join", "leave", "room", "presence", "ping", "refresh", "invalid"}));
+            (names{"broadcast", "direct", "join", "leave", "room", "presence", "ping", "refresh", "history", "invalid"}));
   EXPECT_EQ(names(scopes.begin(), scopes.end()), (names{"broadcast", "direct", "room", "user", "member"}));
+  EXPECT_EQ(names(recovery_outcomes.begin(), recovery_outcomes.end()), (names{"recovered", "epoch_changed", "too_old"}));
   EXPECT_EQ(names(error_codes.begin(), error_codes.end()),
             (names{"bad_json", "bad_request", "unknown_type", "unsupported", "too_many_rooms", "rate_limited",
                    "unavailable", "forbidden"}));
