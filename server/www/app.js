@@ -134,6 +134,15 @@ client.on('message', (m) => {
   if (m.from_user && learnUser(m.from, m.from_user)) renderMembers();
 });
 
+// Rooms with history (--history-rooms): after a reconnect the client
+// library brings what was missed, or says it cannot.
+client.on('recovered', ({ room }) => logSystem(`back in ${room === `user:${client.user}` ? 'your direct messages' : `#${room}`}: nothing missed`));
+client.on('gap', ({ room }) => {
+  const name = room === `user:${client.user}` ? 'your direct messages' : `#${room}`;
+  logLine('gap', [`Some messages in ${name} were missed while disconnected and are no longer kept: reload for the full conversation.`],
+    { room });
+});
+
 // Runs a request and logs a failure instead of leaving it unhandled.
 async function attempt(what, request) {
   try {

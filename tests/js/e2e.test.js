@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { buildDir, hasStaticHandler, repoRoot, startCluster, waitFor } from './harness.js';
+import { connect } from '../../server/www/switchboard.js';
+import { buildDir, hasStaticHandler, nodeWebSocket, repoRoot, startCluster, waitFor } from './harness.js';
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const shotDir = path.join(buildDir, 'e2e');
@@ -33,7 +34,10 @@ describe('demo page', { skip, timeout: 60000 }, () => {
   const problems = []; // page errors and failed requests, checked at the end
 
   before(async () => {
-    cluster = await startCluster({ name: 'e2e', args: ['--www-dir', path.join(repoRoot, 'server/www')] });
+    cluster = await startCluster({
+      name: 'e2e',
+      args: ['--www-dir', path.join(repoRoot, 'server/www'), '--history-rooms', 'chat:*', '--history-size', '3'],
+    });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -168,6 +172,42 @@ describe('demo page', { skip, timeout: 60000 }, () => {
     await rowB.waitFor({ state: 'detached', timeout: 5000 });
     await b.context().close();
     await a.context().close();
+  });
+
+  test('a page away for longer than a room keeps shows a gap notice', async () => {
+    const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
+    const page = await context.newPage();
+    // The page's WebSocket goes through here: while away, every attempt is
+    // turned down, as a lost network would.
+    let away = false;
+    let current = null;
+    await page.routeWebSocket(/\/ws/, (ws) => {
+      if (away) {
+        ws.close();
+        return;
+      }
+      current = ws;
+      ws.connectToServer();
+    });
+    await page.goto(cluster.httpUrl + '/');
+    await connected(page);
+    await join(page, 'chat:gap');
+    const sender = connect(cluster.wsUrl, { WebSocket: await nodeWebSocket() });
+    try {
+      await sender.room('chat:gap', 'seen');
+      await page.locator('[data-testid=log] li[data-scope=room]').filter({ hasText: 'seen' }).waitFor({ timeout: 5000 });
+      away = true;
+      await current.close({ code: 4999, reason: 'test' });
+      for (let n = 1; n <= 5; n++) await sender.room('chat:gap', `missed ${n}`); // the room keeps 3
+      away = false;
+      const notice = page.locator('[data-testid=log] li.gap[data-room="chat:gap"]');
+      await notice.waitFor({ timeout: 15000 });
+      assert.match(await notice.textContent(), /no longer kept/);
+      await page.screenshot({ path: path.join(shotDir, 'gap-notice.png') });
+    } finally {
+      await sender.close();
+      await context.close();
+    }
   });
 
   test('the page loaded without errors', () => {
