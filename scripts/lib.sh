@@ -87,11 +87,18 @@ redis_answers() { redis-cli -h 127.0.0.1 -p "$1" ping >/dev/null 2>&1; }
 # True if URL $1 answers 2xx.
 url_answers() { curl -fs "$1" >/dev/null 2>&1; }
 
-# Starts redis-server (no persistence) on 127.0.0.1:$1, logging to $2, under "${@:3}" if given; sets redis_pid.
+# Starts redis-server on 127.0.0.1:$1, logging to $2, under "${@:3}" if given; sets redis_pid. No persistence,
+# unless redis_aof_dir names a directory: then an append-only file there, fsynced every second, so that room
+# history and its epochs survive a restart (deploy/README.md, "History and Redis persistence").
 start_private_redis() {
   local port="$1" log="$2"
   shift 2
-  "$@" redis-server --bind 127.0.0.1 --port "$port" --save "" --appendonly no --daemonize no --logfile "$log" &
+  local persistence=(--appendonly no)
+  if [ -n "${redis_aof_dir:-}" ]; then
+    mkdir -p "$redis_aof_dir"
+    persistence=(--appendonly yes --appendfsync everysec --dir "$redis_aof_dir")
+  fi
+  "$@" redis-server --bind 127.0.0.1 --port "$port" --save "" "${persistence[@]}" --daemonize no --logfile "$log" &
   redis_pid=$!
 }
 

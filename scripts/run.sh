@@ -12,6 +12,9 @@
 #   scripts/token.sh --sub alice --claims '{"rooms":["*"],"publish":["*"]}'
 #   open http://localhost:8080/?token=<the token>
 # With the backend API: SWITCHBOARD_API_KEY=<16+ bytes> scripts/run.sh
+# Every room keeps its last 100 messages for recovery after a reconnect,
+# unless SWITCHBOARD_HISTORY_ROOMS says otherwise (e.g. '' for none); the
+# private Redis keeps them across its restarts (AOF in build/redis-data).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -34,13 +37,14 @@ if [ -z "${REDIS_URL:-}" ]; then
   if redis_answers 6379; then
     say "using the Redis on 127.0.0.1:6379"
   else
-    say "starting a private Redis on 127.0.0.1:6379 (no persistence)"
-    start_private_redis 6379 "$SWITCHBOARD_ROOT/build/redis.log"
+    say "starting a private Redis on 127.0.0.1:6379 (append-only file in build/redis-data)"
+    redis_aof_dir="$SWITCHBOARD_ROOT/build/redis-data" start_private_redis 6379 "$SWITCHBOARD_ROOT/build/redis.log"
     wait_for_redis 6379 5 build/redis.log
   fi
   export REDIS_URL="redis://127.0.0.1:6379"
 fi
 
+export SWITCHBOARD_HISTORY_ROOMS="${SWITCHBOARD_HISTORY_ROOMS-*}"
 "$SWITCHBOARD_ROOT/build/server/switchboard" --port "$PORT" --workers "$WORKERS" "$@" &
 node_pid=$!
 # Alive but not answering yet after 5 s: left to come up in the foreground.
