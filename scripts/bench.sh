@@ -9,6 +9,7 @@
 #   scripts/bench.sh --compare            # Switchboard and the Node baseline
 #   scripts/bench.sh --quick --only fanout-1k,direct
 #   scripts/bench.sh --quick --only connect-rate --auth rs256
+#   scripts/bench.sh --only room-1k,room-max --history   # the cost of history
 #
 # Everything is kept under build/bench/<timestamp>/ (or --out DIR): the load
 # tester's JSON lines and progress, per-second server samples, the servers'
@@ -29,14 +30,17 @@ Usage: scripts/bench.sh [options]
   --duration S      measured seconds of each message and connect-rate run
                     (default 30, --quick 5); hold keeps its connections S/2 s
   --only LIST       comma-separated scenarios to run (default: all):
-                    fanout-1k fanout-10k fanout-max direct rooms hold
-                    connect-rate
+                    fanout-1k fanout-10k fanout-max direct rooms room-1k
+                    room-max hold connect-rate
   --workers N       worker processes of each server (default 2)
   --auth MODE       none (default), hs256, rs256 or es256: start Switchboard
                     with a fresh key of that kind (--auth-secret, or
                     --auth-public-key with the public half) and have the
                     load tester mint a token per connection with it
                     (--token-secret / --token-key); Switchboard only
+  --history         start Switchboard with --history-rooms '*': every room
+                    stores and numbers its messages (compare with a run
+                    without); Switchboard only
   --plot            also write the load tester's CSV and PNG charts per run
   --no-build        use build/ as it is (default: build switchboard and
                     switchboard-load first, as scripts/load.sh does)
@@ -58,7 +62,7 @@ EOF
 # ---------------------------------------------------------------- options
 
 command_line="scripts/bench.sh $*"
-all_scenarios=(fanout-1k fanout-10k fanout-max direct rooms hold connect-rate)
+all_scenarios=(fanout-1k fanout-10k fanout-max direct rooms room-1k room-max hold connect-rate)
 targets=(switchboard)
 quick=0
 duration=""
@@ -70,6 +74,7 @@ custom_bin=""
 custom_load_bin=""
 out_dir=""
 auth=none
+history=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --compare) targets=(switchboard baseline) ;;
@@ -90,6 +95,7 @@ while [ $# -gt 0 ]; do
     --out) out_dir="${2:?--out needs a directory}"; shift ;;
     --out=*) out_dir="${1#*=}" ;;
     --auth) auth="${2:?--auth needs none, hs256, rs256 or es256}"; shift ;;
+    --history) history=1 ;;
     --auth=*) auth="${1#*=}" ;;
     -h | --help) usage; exit 0 ;;
     *) printf 'bench.sh: unknown option %s\n' "$1" >&2; usage >&2; exit 2 ;;
@@ -138,6 +144,9 @@ scenario_args() {
     fanout-max) echo fanout -c 1000 -P 10 --closed -w 4 "${common[@]}" ;;
     direct) echo direct -c "$pairs_clients" -r "$pairs_clients" "${common[@]}" ;;
     rooms) echo rooms --rooms "$rooms" --room-size 10 -P 10 -r "$rooms" "${common[@]}" ;;
+    room-1k) echo rooms --rooms 1 --room-size 1000 -P 10 -r 40 "${common[@]}" ;;
+    # Closed loop into one room: how many publishes per second it takes.
+    room-max) echo rooms --rooms 1 --room-size 10 -P 10 --closed -w 4 "${common[@]}" ;;
     hold) echo connect -c "$held" --procs 2 --source-addrs 2 -d "$hold_seconds" ;;
     # Closed loop of connect, ping, close: TIME_WAIT is spread over 8 source addresses.
     connect-rate) echo churn -c "$loops" --closed --source-addrs 8 "${common[@]}" ;;
@@ -151,6 +160,8 @@ describe() {
     fanout-max) echo "broadcast to 1000 clients as fast as it goes: 10 publishers, 4 unacknowledged each" ;;
     direct) echo "$((pairs_clients / 2)) pairs on different workers, $pairs_clients direct messages/s" ;;
     rooms) echo "$rooms rooms of 10, $rooms room messages/s from 10 senders outside the rooms" ;;
+    room-1k) echo "one room of 1000, 40 room messages/s from 10 senders outside it" ;;
+    room-max) echo "one room of 10, as fast as it goes: 10 senders, 4 unacknowledged each" ;;
     hold) echo "open $held connections, hold them ${hold_seconds} s idle" ;;
     connect-rate) echo "$loops loops of connect, ping, close, closed loop" ;;
   esac
@@ -305,6 +316,12 @@ server_ready() {
 # (--switchboard-bin) without the flag has no budget either.
 server_budget=()
 "$switchboard_bin" --help 2>/dev/null | grep -q -- '--client-rate' && server_budget=(--client-rate 0)
+server_history=()
+if [ "$history" = 1 ]; then
+  [[ " ${targets[*]} " == *" baseline "* ]] && die "--history: the baseline keeps no history; Switchboard only"
+  "$switchboard_bin" --help 2>/dev/null | grep -q -- '--history-rooms' || die "--history: $switchboard_bin has no --history-rooms"
+  server_history=(--history-rooms '*')
+fi
 
 # start_server TARGET LOG: a fresh node on a free port; returns when every
 # worker serves.
@@ -313,7 +330,7 @@ start_server() {
   server_port=$(free_port)
   case "$target" in
     switchboard)
-      env "${server_env[@]}" setsid "$switchboard_bin" "${server_auth[@]}" "${server_budget[@]}" --bind 127.0.0.1 --port "$server_port" --workers "$workers" \
+      env "${server_env[@]}" setsid "$switchboard_bin" "${server_auth[@]}" "${server_budget[@]}" "${server_history[@]}" --bind 127.0.0.1 --port "$server_port" --workers "$workers" \
         --redis "redis://127.0.0.1:$redis_port" --node bench --log-level warn --drain-seconds 1 >"$log" 2>&1 &
       ;;
     baseline)
@@ -472,9 +489,9 @@ run_one() {
       }
       print "{" out "}"
     }' "$base.samples")
-  jq -c --arg target "$target" --arg scenario "$scenario" --arg auth "$auth" --argjson server "$server_json" \
+  jq -c --arg target "$target" --arg scenario "$scenario" --arg auth "$auth" --argjson history "$history" --argjson server "$server_json" \
      --arg load_avg "$(cut -d' ' -f1-3 /proc/loadavg)" --argjson status "$rc" \
-     '{target: $target, scenario: $scenario, auth: $auth, status: $status, load_avg: $load_avg, server: $server, load: .}' \
+     '{target: $target, scenario: $scenario, auth: $auth, history: ($history == 1), status: $status, load_avg: $load_avg, server: $server, load: .}' \
      "$base.json" >>"$out/results.jsonl"
 }
 
@@ -533,7 +550,7 @@ say "output in $out"
   echo "switchboard-load: built $(stat -c %y "$load_bin"), sha256 $(sha256sum "$load_bin" | cut -c1-16)"
   echo "redis: $(redis-server --version)"
   command -v node >/dev/null && echo "node: $(node --version)"
-  echo "workers: $workers; duration: $duration s; warmup: $warmup s; quick: $quick; auth: $auth"
+  echo "workers: $workers; duration: $duration s; warmup: $warmup s; quick: $quick; auth: $auth; history: $history"
 } >"$out/machine.txt"
 : >"$out/results.jsonl"
 started=$(date +%s)
