@@ -53,13 +53,13 @@ std::optional<envelope_view> decode_envelope(std::string_view bytes) {
   out.target = bytes.substr(2, newline - 2);
   if (bytes[1] == 'R' || bytes[1] == 'U') {
     auto space = out.target.find(' ');
-    if (space == std::string_view::npos || space == 0 || space > 19) return std::nullopt;
+    // Decimal without leading zeros: one spelling per offset.
+    if (space == std::string_view::npos || space == 0 || space > 19 || out.target[0] == '0') return std::nullopt;
     std::uint64_t offset = 0;
     for (char c : out.target.substr(0, space)) {
       if (c < '0' || c > '9') return std::nullopt;
       offset = offset * 10 + static_cast<std::uint64_t>(c - '0');
     }
-    if (offset == 0) return std::nullopt;
     out.offset = offset;
     out.target = out.target.substr(space + 1);
     if (out.target.empty()) return std::nullopt;

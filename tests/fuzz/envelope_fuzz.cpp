@@ -15,6 +15,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto decoded = decode_envelope(bytes);
   if (!decoded) return 0;
   if (decoded->target.find('\n') != std::string_view::npos) std::abort();
-  if (encode_envelope(decoded->kind, decoded->target, decoded->frame) != bytes) std::abort();
+  if (encode_envelope(decoded->kind, decoded->target, decoded->frame, decoded->offset) != bytes) std::abort();
   return 0;
 }

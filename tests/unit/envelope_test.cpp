@@ -91,6 +91,7 @@ TEST(envelope, rejects_what_is_not_an_envelope) {
            "1Rchat\n{}"s,     // no offset before the room
            "1R chat\n{}"s,    // empty offset
            "1R0 chat\n{}"s,   // offsets start at 1
+           "1R07 chat\n{}"s,  // one spelling per offset
            "1R1x chat\n{}"s,  // not a number
            "1R12 \n{}"s,      // no room
            "1R123456789012345678901 chat\n{}"s,  // longer than any offset
