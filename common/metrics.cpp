@@ -200,7 +200,7 @@ std::string render(const region& r, std::string_view node) {
                                    "reason", auth_failure_reasons, [](const m& s) -> const auto& { return s.auth_failures; });
   w.simple("switchboard_outbound_queue_bytes", "gauge", "Bytes waiting in client outbound queues.",
            [](const m& s) -> const value& { return s.queued_bytes; });
-  w.latency("switchboard_redis_publish_duration_seconds", "Time from PUBLISH sent to Redis reply.",
+  w.latency("switchboard_redis_publish_duration_seconds", "Time from a publish sent to Redis (PUBLISH, a batch, a history room's script) to its reply.",
             [](const m& s) -> const histogram& { return s.publish_latency; });
   w.api_matrix("switchboard_api_requests_total", "Backend API requests answered, by route and status.");
   w.latency("switchboard_api_publish_duration_seconds",

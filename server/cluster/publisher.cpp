@@ -1,5 +1,7 @@
 #include "server/cluster/publisher.hpp"
 
+#include <chrono>
+
 #include "common/protocol/client_id.hpp"
 #include "common/protocol/envelope.hpp"
 #include "common/redis/error.hpp"
@@ -74,8 +76,11 @@ asio::awaitable<publish_result> publisher::publish(const outbound_message& m) {
     // only while every worker would receive it.
     if (!bus_.ready()) co_return publish_result{make_error_code(redis::errc::unavailable), std::nullopt};
     auto message = stored(m, std::move(*room), std::move(*channel));
+    auto sent_at = std::chrono::steady_clock::now();
     auto appended = co_await history_.append(message);
     if (appended.ec) co_return publish_result{make_error_code(redis::errc::unavailable), std::nullopt};
+    metrics_.publish_latency.observe_ns(static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - sent_at).count()));
     metrics::add(metrics_.history_appends);
     co_return publish_result{{}, std::move(appended.at)};
   }
