@@ -39,7 +39,7 @@ struct worker_context {
         ids(protocol::make_worker_key()),
         hub(metrics, sends),
         bus(ex, c, keys, ids.worker_key(), hub, metrics),
-        history(bus.pool(), keys, c),
+        history(bus, keys, c),
         messages(bus, history, keys, metrics),
         presence(ex, bus.pool(), keys, ids.worker_key(), c.redis_pool_size),
         rooms(ex, c, keys, hub, presence, history, messages, bus.control(), bus.subscriber()),

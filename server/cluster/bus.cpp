@@ -1,5 +1,7 @@
 #include "server/cluster/bus.hpp"
 
+#include <array>
+
 #include "common/log.hpp"
 #include "common/protocol/envelope.hpp"
 #include "common/redis/error.hpp"
@@ -96,14 +98,27 @@ void bus::update() {
   welcoming_.set(welcoming());
 }
 
-asio::awaitable<error_code> bus::publish(const std::string& channel, std::string_view envelope) {
-  if (!ready()) co_return make_error_code(redis::errc::unavailable);
+asio::awaitable<redis::connection::result> bus::publish_command(std::span<const std::string_view> args) {
+  redis::connection::result failed{make_error_code(redis::errc::unavailable), nullptr};
+  if (!ready()) co_return failed;
   auto sent_at = std::chrono::steady_clock::now();
-  auto [ec, reply] = co_await pool_.command("PUBLISH", channel, envelope);
-  if (ec) co_return make_error_code(redis::errc::unavailable);
+  auto result = co_await pool_.request(args);
+  // An error reply comes back as it is: the caller may know better (a
+  // script Redis does not have yet is sent again in full).
+  if (auto& ec = std::get<0>(result); ec && ec != redis::errc::server_error) co_return failed;
+  observe_publish(sent_at);
+  co_return result;
+}
+
+asio::awaitable<error_code> bus::publish(const std::string& channel, std::string_view envelope) {
+  std::array<std::string_view, 3> args{"PUBLISH", channel, envelope};
+  auto [ec, reply] = co_await publish_command(args);
+  co_return ec ? make_error_code(redis::errc::unavailable) : error_code{};
+}
+
+void bus::observe_publish(std::chrono::steady_clock::time_point sent_at) {
   metrics_.publish_latency.observe_ns(static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - sent_at).count()));
-  co_return error_code{};
 }
 
 asio::awaitable<redis::connection::result> bus::transaction(std::span<const std::vector<std::string>> commands) {
@@ -115,8 +130,7 @@ asio::awaitable<redis::connection::result> bus::transaction(std::span<const std:
   auto [ec, reply] = co_await conn->transaction(commands);
   // EXEC's reply is an array; a null one means the transaction was aborted.
   if (ec || !reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != commands.size()) co_return failed;
-  metrics_.publish_latency.observe_ns(static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - sent_at).count()));
+  observe_publish(sent_at);
   co_return redis::connection::result{error_code{}, std::move(reply)};
 }
 

@@ -53,6 +53,10 @@ class bus {
   // A session has one request in flight at a time, so its publishes reach
   // Redis in the order it sent them, whichever pooled connection each takes.
   asio::awaitable<error_code> publish(const std::string& channel, std::string_view envelope);
+  // A publishing command of another shape (a room's history script),
+  // through the same gate: errc::unavailable when not ready or when Redis
+  // failed; an error reply comes back as errc::server_error with the reply.
+  asio::awaitable<redis::connection::result> publish_command(std::span<const std::string_view> args);
   // Publishing commands (PUBLISH, the history script) in one MULTI/EXEC on
   // one connection: in order, and all of them or none. The reply is EXEC's,
   // one element per command.
@@ -68,6 +72,7 @@ class bus {
   void on_message(std::string_view channel, std::string_view payload);
   // One of the states ready() and welcoming() read has changed.
   void update();
+  void observe_publish(std::chrono::steady_clock::time_point sent_at);
 
   const redis_keys& keys_;
   std::string own_channel_;

@@ -104,8 +104,8 @@ bool is_noscript(const redis::reply_ptr& reply) {
 
 }  // namespace
 
-history_store::history_store(redis::pool& pool, const redis_keys& keys, const config& cfg)
-    : pool_(pool),
+history_store::history_store(bus& b, const redis_keys& keys, const config& cfg)
+    : bus_(b),
       keys_(keys),
       rooms_(split_list(cfg.history_rooms)),
       size_(cfg.history_size),
@@ -122,16 +122,20 @@ std::string history_store::new_epoch() {
   return epoch;
 }
 
-asio::awaitable<redis::connection::result> history_store::run(std::vector<std::string> args) {
+asio::awaitable<redis::connection::result> history_store::run(std::vector<std::string> args, bool publishing) {
   // By its SHA-1 first: the script's text travels only when Redis lacks it
   // (a new or restarted Redis).
   std::vector<std::string_view> argv{"EVALSHA", script_sha_, "2"};
   argv.insert(argv.end(), args.begin(), args.end());
-  auto result = co_await pool_.request(argv);
-  if (!is_noscript(std::get<1>(result))) co_return result;
-  argv[0] = "EVAL";
-  argv[1] = history_script;
-  co_return co_await pool_.request(argv);
+  for (int attempt = 0;; ++attempt) {
+    // Not a conditional around the co_awaits: GCC 12 mishandles those.
+    redis::connection::result result;
+    if (publishing) result = co_await bus_.publish_command(argv);
+    else result = co_await bus_.pool().request(argv);
+    if (attempt == 1 || !is_noscript(std::get<1>(result))) co_return result;
+    argv[0] = "EVAL";
+    argv[1] = history_script;
+  }
 }
 
 std::vector<std::string> history_store::append_arguments(const stored_message& m) {
@@ -157,8 +161,8 @@ std::optional<protocol::stream_position> history_store::appended_at(const redisR
 }
 
 asio::awaitable<history_store::appended> history_store::append(const stored_message& m) {
-  auto [ec, reply] = co_await run(append_arguments(m));
-  if (ec) co_return appended{ec, {}};
+  auto [ec, reply] = co_await run(append_arguments(m), true);
+  if (ec) co_return appended{make_error_code(redis::errc::unavailable), {}};
   auto at = appended_at(reply.get());
   if (!at) co_return appended{make_error_code(redis::errc::protocol_error), {}};
   co_return appended{{}, std::move(*at)};
@@ -184,7 +188,7 @@ asio::awaitable<history_store::read_result> history_store::read(
   std::vector<std::string> args{keys_.history_meta(room), keys_.history_stream(room), new_epoch(), ttl_ms_,
                                 std::move(mode), since ? std::to_string(since->offset) : std::string(),
                                 std::move(since_epoch), std::to_string(limit)};
-  auto [ec, reply] = co_await run(std::move(args));
+  auto [ec, reply] = co_await run(std::move(args), false);
   read_result out;
   out.ec = ec;
   if (ec) co_return out;

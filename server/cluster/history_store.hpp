@@ -29,12 +29,14 @@
 #include "common/protocol/redis_keys.hpp"
 #include "common/protocol/stream_position.hpp"
 #include "common/redis/pool.hpp"
+#include "server/cluster/bus.hpp"
 
 namespace switchboard {
 
 class history_store {
  public:
-  history_store(redis::pool& pool, const redis_keys& keys, const config& cfg);
+  // Stores go through the bus's gate; reads take a pooled connection.
+  history_store(bus& b, const redis_keys& keys, const config& cfg);
 
   // Whether `room` keeps history (a personal room by its name, user:U).
   bool keeps(std::string_view room) const { return !rooms_.empty() && rooms_.matches(room); }
@@ -58,6 +60,8 @@ class history_store {
     error_code ec;
     protocol::stream_position at;
   };
+  // Stores and publishes `m`: errc::unavailable whenever the bus would
+  // refuse a PUBLISH, or Redis failed it.
   asio::awaitable<appended> append(const stored_message& m);
 
   // What a read found: the room's place now, and the stored frames asked for
@@ -83,13 +87,14 @@ class history_store {
  private:
   asio::awaitable<read_result> read(const std::string& room, std::string mode,
                                     const std::optional<protocol::stream_position>& since, std::size_t limit);
-  // The script with `args` (its keys, then its arguments).
-  asio::awaitable<redis::connection::result> run(std::vector<std::string> args);
+  // The script with `args` (its keys, then its arguments): `publishing`
+  // through the bus's gate, else on a pooled connection.
+  asio::awaitable<redis::connection::result> run(std::vector<std::string> args, bool publishing);
   std::vector<std::string> append_arguments(const stored_message& m);
   // A fresh epoch, used only if the script finds the room's history gone.
   std::string new_epoch();
 
-  redis::pool& pool_;
+  bus& bus_;
   const redis_keys& keys_;
   auth::pattern_set rooms_;
   std::size_t size_;

@@ -1,7 +1,5 @@
 #include "server/cluster/publisher.hpp"
 
-#include <chrono>
-
 #include "common/protocol/client_id.hpp"
 #include "common/protocol/envelope.hpp"
 #include "common/redis/error.hpp"
@@ -72,15 +70,9 @@ asio::awaitable<publish_result> publisher::publish(const outbound_message& m) {
   auto channel = keys_.channel_for(m.scope, m.target);
   if (!channel) co_return publish_result{};
   if (auto room = history_room(m)) {
-    // The same gate as the bus's: stored or not, a message is acknowledged
-    // only while every worker would receive it.
-    if (!bus_.ready()) co_return publish_result{make_error_code(redis::errc::unavailable), std::nullopt};
     auto message = stored(m, std::move(*room), std::move(*channel));
-    auto sent_at = std::chrono::steady_clock::now();
     auto appended = co_await history_.append(message);
-    if (appended.ec) co_return publish_result{make_error_code(redis::errc::unavailable), std::nullopt};
-    metrics_.publish_latency.observe_ns(static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - sent_at).count()));
+    if (appended.ec) co_return publish_result{appended.ec, std::nullopt};
     metrics::add(metrics_.history_appends);
     co_return publish_result{{}, std::move(appended.at)};
   }

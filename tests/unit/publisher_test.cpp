@@ -50,7 +50,7 @@ class publisher_test : public ::testing::Test {
     cfg_.history_rooms = "chat:*, user:*";
     cfg_.history_size = 3;
     bus_.emplace(loop_.context().get_executor(), cfg_, keys_, ids_.worker_key(), sink_, counters_);
-    history_.emplace(bus_->pool(), keys_, cfg_);
+    history_.emplace(*bus_, keys_, cfg_);
     messages_.emplace(*bus_, *history_, keys_, counters_);
     bus_->start();
     ASSERT_TRUE(loop_.run_until([&] { return bus_->ready(); }, 10s)) << "the bus never became ready";
