@@ -3,21 +3,27 @@
 #include "common/log.hpp"
 #include "common/protocol/envelope.hpp"
 #include "common/redis/error.hpp"
+#include "common/redis/sentinel_locator.hpp"
 #include "common/spawn.hpp"
 
 namespace switchboard {
 namespace {
 
-redis::client_options options_for(const config& cfg, std::string name) {
+std::shared_ptr<redis::locator> locator_for(asio::any_io_executor ex, const config& cfg) {
+  if (cfg.redis_sentinel) return std::make_shared<redis::sentinel_locator>(ex, *cfg.redis_sentinel);
+  return redis::fixed_locator(cfg.redis);
+}
+
+redis::client_options options_for(std::shared_ptr<redis::locator> where, std::string name) {
   redis::client_options options;
-  options.where = redis::fixed_locator(cfg.redis);
+  options.where = std::move(where);
   options.name = std::move(name);
   return options;
 }
 
-redis::pool_options pool_options_for(const config& cfg) {
+redis::pool_options pool_options_for(const config& cfg, std::shared_ptr<redis::locator> where) {
   redis::pool_options options;
-  options.where = redis::fixed_locator(cfg.redis);
+  options.where = std::move(where);
   options.size = cfg.redis_pool_size;
   options.wait = cfg.redis_pool_wait;
   options.max_waiters = cfg.redis_pool_max_waiters;
@@ -30,24 +36,30 @@ redis::pool_options pool_options_for(const config& cfg) {
 bus::bus(asio::any_io_executor ex, const config& cfg, const redis_keys& keys, std::string worker_key,
          delivery_sink& local, metrics::worker_metrics& counters)
     : keys_(keys),
+      where_(locator_for(ex, cfg)),
+      subscriber_move_(ex),
       own_channel_(keys.direct_channel(worker_key)),
       hello_channel_(keys.hello_channel()),
       local_(local),
-      control_(ex, options_for(cfg, "redis control")),
-      pool_(ex, pool_options_for(cfg), counters.pool),
-      subscriber_(ex, options_for(cfg, "redis subscriber"),
+      control_(ex, options_for(where_, "redis control")),
+      pool_(ex, pool_options_for(cfg, where_), counters.pool),
+      subscriber_(ex, options_for(where_, "redis subscriber"),
                   [this](std::string_view channel, std::string_view payload) { on_message(channel, payload); }),
       registry_(ex, control_, keys, worker_key, cfg.liveness_timeout),
       probe_(ex, pool_, control_, subscriber_, keys.probe_channel(worker_key), counters),
       metrics_(counters),
       ready_(ex),
       welcoming_(ex) {
+  where_->on_moved = [this] { follow_primary(); };
   control_.on_up = [this] {
+    metrics_.redis_primary.store(control_.peer());
     registry_.commands_up();
+    subscriber_on_primary();
     update();
   };
   control_.on_down = [this](error_code) { update(); };
   subscriber_.on_ready = [this] {
+    if (!subscriber_on_primary()) return;
     if (ever_ready_) {
       metrics::add(metrics_.redis_reconnects);
       probe_.verify_now();
@@ -65,6 +77,7 @@ bus::bus(asio::any_io_executor ex, const config& cfg, const redis_keys& keys, st
 }
 
 void bus::start() {
+  where_->start();
   control_.start();
   subscriber_.start();
   registry_.start();
@@ -78,11 +91,36 @@ void bus::start() {
 }
 
 void bus::stop() {
+  subscriber_move_.cancel();
+  where_->stop();
   probe_.stop();
   registry_.stop();
   subscriber_.stop();
   pool_.close();
   control_.stop();
+}
+
+void bus::follow_primary() {
+  metrics::add(metrics_.redis_failovers);
+  // Nothing is acknowledged until the control connection is back, on the
+  // new primary, and the registry's gate has seen every worker there.
+  control_.reset_connection();
+  pool_.drop_connections();
+  probe_.verify_now();
+  subscriber_move_.expires_after(subscriber_grace);
+  subscriber_move_.async_wait([this](error_code ec) {
+    if (!ec) subscriber_.reconnect();
+  });
+  update();
+}
+
+bool bus::subscriber_on_primary() {
+  if (!subscriber_.is_connected() || !control_.is_up()) return true;
+  std::string subscribed_on = subscriber_.peer();
+  if (subscribed_on == control_.peer()) return true;
+  log::warn("redis subscriber is on " + subscribed_on + ", the primary is " + control_.peer() + "; moving it");
+  subscriber_.reconnect();
+  return false;
 }
 
 bool bus::ready() const {
@@ -99,8 +137,11 @@ void bus::update() {
 asio::awaitable<error_code> bus::publish(const std::string& channel, std::string_view envelope) {
   if (!ready()) co_return make_error_code(redis::errc::unavailable);
   auto sent_at = std::chrono::steady_clock::now();
+  std::uint64_t moves = where_->moves();
   auto [ec, reply] = co_await pool_.command("PUBLISH", channel, envelope);
-  if (ec) co_return make_error_code(redis::errc::unavailable);
+  // Answered after the primary moved: perhaps by the old one, whose
+  // subscribers other workers have already left.
+  if (ec || where_->moves() != moves) co_return make_error_code(redis::errc::unavailable);
   metrics_.publish_latency.observe_ns(static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - sent_at).count()));
   co_return error_code{};
@@ -112,10 +153,11 @@ asio::awaitable<error_code> bus::publish_all(std::span<const std::pair<std::stri
   std::vector<std::vector<std::string>> commands;
   commands.reserve(messages.size());
   for (const auto& [channel, envelope] : messages) commands.push_back({"PUBLISH", channel, envelope});
+  std::uint64_t moves = where_->moves();
   auto [aec, conn] = co_await pool_.acquire();
   if (aec) co_return make_error_code(redis::errc::unavailable);
   auto [ec, reply] = co_await conn->transaction(commands);
-  if (ec) co_return make_error_code(redis::errc::unavailable);
+  if (ec || where_->moves() != moves) co_return make_error_code(redis::errc::unavailable);
   metrics_.publish_latency.observe_ns(static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - sent_at).count()));
   co_return error_code{};
