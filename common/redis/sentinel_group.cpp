@@ -1,6 +1,7 @@
 #include "common/redis/sentinel_group.hpp"
 
 #include <boost/url/parse.hpp>
+#include <charconv>
 
 namespace switchboard::redis {
 namespace {
@@ -23,11 +24,13 @@ std::optional<endpoint> parse_sentinel(std::string_view text, std::string* why) 
   ep.host = authority->host_type() == boost::urls::host_type::ipv6 ? authority->host_address() : authority->host();
   ep.port = sentinel_group::default_port;
   if (authority->has_port()) {
-    if (authority->port_number() == 0) {
+    // Read here: Boost.URL takes any run of digits as a port.
+    std::string_view digits = authority->port();
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), ep.port);
+    if (ec != std::errc{} || end != digits.data() + digits.size() || ep.port == 0) {
       if (why) *why = "port of '" + std::string(text) + "' must be 1 to 65535";
       return std::nullopt;
     }
-    ep.port = authority->port_number();
   }
   return ep;
 }

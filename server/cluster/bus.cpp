@@ -107,9 +107,12 @@ void bus::follow_primary() {
   control_.reset_connection();
   pool_.drop_connections();
   probe_.verify_now();
+  subscriber_moving_ = true;
   subscriber_move_.expires_after(subscriber_grace);
   subscriber_move_.async_wait([this](error_code ec) {
-    if (!ec) subscriber_.reconnect();
+    if (ec) return;
+    subscriber_moving_ = false;
+    subscriber_.reconnect();
   });
   update();
 }
@@ -118,6 +121,11 @@ bool bus::subscriber_on_primary() {
   if (!subscriber_.is_connected() || !control_.is_up()) return true;
   std::string subscribed_on = subscriber_.peer();
   if (subscribed_on == control_.peer()) return true;
+  // At once, before the registry's next heartbeat can vouch for it: other
+  // workers' gates must not open on a subscription held elsewhere.
+  registry_.unsubscribed();
+  // After a move the subscriber leaves when its grace is over.
+  if (subscriber_moving_) return false;
   log::warn("redis subscriber is on " + subscribed_on + ", the primary is " + control_.peer() + "; moving it");
   subscriber_.reconnect();
   return false;

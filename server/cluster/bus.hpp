@@ -85,6 +85,7 @@ class bus {
   const redis_keys& keys_;
   std::shared_ptr<redis::locator> where_;  // shared by every connection below
   asio::steady_timer subscriber_move_;     // subscriber_grace after a move
+  bool subscriber_moving_ = false;         // subscriber_move_ is armed
   std::string own_channel_;
   std::string hello_channel_;
   delivery_sink& local_;
