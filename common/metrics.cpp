@@ -164,7 +164,8 @@ void histogram::observe_ns(std::uint64_t ns) {
 void shared_text::store(std::string_view text) {
   text = text.substr(0, capacity);
   std::array<std::uint64_t, std::tuple_size_v<decltype(words)>> packed{};
-  std::memcpy(packed.data(), text.data(), text.size());
+  // An empty view may hold a null pointer, which memcpy must not see.
+  if (!text.empty()) std::memcpy(packed.data(), text.data(), text.size());
   std::uint64_t seq = sequence.load(std::memory_order_relaxed);
   sequence.store(seq + 1, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_release);
