@@ -107,12 +107,16 @@ void bus::follow_primary() {
   control_.reset_connection();
   pool_.drop_connections();
   probe_.verify_now();
-  subscriber_moving_ = true;
+  // Only the subscription held now is on the old primary: one the
+  // subscriber makes later (its server died) is on the new one, and other
+  // workers may already publish to it.
+  std::string old_server = subscriber_.peer();
+  subscriber_moving_ = !old_server.empty();
   subscriber_move_.expires_after(subscriber_grace);
-  subscriber_move_.async_wait([this](error_code ec) {
+  subscriber_move_.async_wait([this, old_server](error_code ec) {
     if (ec) return;
     subscriber_moving_ = false;
-    subscriber_.reconnect();
+    if (!old_server.empty() && subscriber_.peer() == old_server) subscriber_.reconnect();
   });
   update();
 }
