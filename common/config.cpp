@@ -67,6 +67,10 @@ auth::verifier_config verifier_settings(const config& cfg) {
   return settings;
 }
 
+std::string describe_redis(const config& cfg) {
+  return cfg.redis_sentinel ? cfg.redis_sentinel->describe() : cfg.redis.describe();
+}
+
 config parse_config(int argc, const char* const argv[]) {
   const config defaults = host_defaults();
   po::options_description desc(

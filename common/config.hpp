@@ -7,11 +7,13 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
 #include "common/log.hpp"
 #include "common/redis/endpoint.hpp"
+#include "common/redis/sentinel_group.hpp"
 #include "common/redis/pool.hpp"
 
 namespace switchboard {
@@ -25,7 +27,9 @@ struct config {
   std::uint16_t port = 8080;
   int workers = 0;  // 0 until parsed: then the hardware thread count
   std::string redis_url = "redis://127.0.0.1:6379";
-  redis::endpoint redis;
+  redis::endpoint redis;  // a single Redis (redis://, unix://)
+  // Set for sentinel://: the primary is asked of the group, and `redis` is unused.
+  std::optional<redis::sentinel_group> redis_sentinel;
   std::string node;  // default: the host name
   // 64 KiB holds any chat message; bigger payloads belong in object storage.
   std::size_t max_message_bytes = 64 * 1024;
@@ -132,6 +136,9 @@ class help_requested : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+// What --redis names, for logs, without passwords.
+std::string describe_redis(const config& cfg);
 
 // Flags win over the environment (SWITCHBOARD_<FLAG>, e.g. SWITCHBOARD_PORT;
 // REDIS_URL for --redis). Throws config_error or help_requested.

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <new>
 #include <system_error>
@@ -85,6 +86,16 @@ class writer {
     }
   }
 
+  // An info gauge: 1 with the text as label `label`, for workers that have one.
+  void info(std::string_view name, std::string_view help, std::string_view label,
+            const std::function<const shared_text&(const worker_metrics&)>& pick) {
+    header(name, "gauge", help);
+    for (std::size_t w = 0; w < region_.size(); ++w) {
+      std::string text = pick(region_.slot(w)).load();
+      if (!text.empty()) sample(name, w, std::string(label) + "=\"" + escape_label(text) + "\"", 1);
+    }
+  }
+
   // api_requests: one series per route and status.
   void api_matrix(std::string_view name, std::string_view help) {
     header(name, "counter", help);
@@ -150,7 +161,36 @@ void histogram::observe_ns(std::uint64_t ns) {
   add(sum_ns, ns);
 }
 
+void shared_text::store(std::string_view text) {
+  text = text.substr(0, capacity);
+  std::array<std::uint64_t, std::tuple_size_v<decltype(words)>> packed{};
+  // An empty view may hold a null pointer, which memcpy must not see.
+  if (!text.empty()) std::memcpy(packed.data(), text.data(), text.size());
+  std::uint64_t seq = sequence.load(std::memory_order_relaxed);
+  sequence.store(seq + 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  for (std::size_t i = 0; i < words.size(); ++i) words[i].store(packed[i], std::memory_order_relaxed);
+  sequence.store(seq + 2, std::memory_order_release);
+}
+
+std::string shared_text::load() const {
+  // A writer holds the sequence odd for a few stores; a reader that keeps
+  // finding it odd is looking at a writer that died mid-write.
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    std::uint64_t before = sequence.load(std::memory_order_acquire);
+    if (before % 2 != 0) continue;
+    std::array<std::uint64_t, std::tuple_size_v<decltype(words)>> packed{};
+    for (std::size_t i = 0; i < words.size(); ++i) packed[i] = words[i].load(std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (sequence.load(std::memory_order_relaxed) != before) continue;
+    const char* bytes = reinterpret_cast<const char*>(packed.data());
+    return std::string(bytes, ::strnlen(bytes, capacity));
+  }
+  return {};
+}
+
 void reset_gauges(worker_metrics& m) {
+  m.redis_primary.store({});
   for (value* gauge : {&m.connections_open, &m.queued_bytes, &m.subscriptions, &m.healthy, &m.pool.all, &m.pool.idle,
                        &m.pool.in_use, &m.pool.waiting})
     set(*gauge, 0);
@@ -216,6 +256,11 @@ std::string render(const region& r, std::string_view node) {
            [](const m& s) -> const value& { return s.history_replayed; });
   w.simple("switchboard_redis_reconnects_total", "counter", "Reconnections of the Redis subscriber connection.",
            [](const m& s) -> const value& { return s.redis_reconnects; });
+  w.simple("switchboard_redis_failovers_total", "counter",
+           "Moves of the Redis primary the worker followed (Sentinel: +switch-master heard, or a READONLY reply).",
+           [](const m& s) -> const value& { return s.redis_failovers; });
+  w.info("switchboard_redis_primary", "The Redis server the worker's control connection is on (1, by address).",
+         "address", [](const m& s) -> const shared_text& { return s.redis_primary; });
   w.simple("switchboard_redis_subscriptions", "gauge", "Channels the worker's subscriber holds.",
            [](const m& s) -> const value& { return s.subscriptions; });
   w.simple("switchboard_subscription_probe_failures_total", "counter",

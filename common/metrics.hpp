@@ -77,6 +77,19 @@ struct histogram {
   void observe_ns(std::uint64_t ns);
 };
 
+// A short text that one worker writes and any worker reads (the address of
+// the Redis primary): words in shared memory behind a sequence number that
+// is odd while a write is under way, so a reader never takes half of one
+// value and half of another.
+struct shared_text {
+  static constexpr std::size_t capacity = 63;  // bytes; longer text is cut
+  value sequence{};
+  std::array<value, (capacity + 1) / 8> words{};
+  void store(std::string_view text);
+  // Empty when a write never finished (its worker died in the middle).
+  std::string load() const;
+};
+
 struct worker_metrics {
   value connections_open{};
   value connections_accepted{};
@@ -97,6 +110,8 @@ struct worker_metrics {
   std::array<value, recovery_outcomes.size()> recoveries{};  // joins with since, by outcome
   value history_replayed{};  // stored messages sent to recovering joins
   value redis_reconnects{};
+  value redis_failovers{};  // moves of the primary the worker followed (Sentinel)
+  shared_text redis_primary{};  // "host:port" of the server the control connection is on
   value subscriptions{};
   value probe_failures{};
   value healthy{};  // 1 while /healthz would answer 200

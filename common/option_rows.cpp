@@ -150,6 +150,13 @@ std::string check_bind(config& cfg, bool) {
 // The URL is kept for logs; the endpoint is what connections use.
 std::string check_redis(config& cfg, bool) {
   std::string why;
+  cfg.redis_sentinel.reset();
+  if (cfg.redis_url.starts_with("cluster:"))
+    return "'" + cfg.redis_url + "': Redis Cluster is not supported yet; use redis://, unix:// or sentinel://";
+  if (cfg.redis_url.starts_with("sentinel:")) {
+    cfg.redis_sentinel = redis::parse_sentinel_url(cfg.redis_url, &why);
+    return cfg.redis_sentinel ? "" : "'" + cfg.redis_url + "': " + why;
+  }
   auto ep = redis::parse_endpoint(cfg.redis_url, &why);
   if (!ep) return "'" + cfg.redis_url + "': " + why;
   cfg.redis = *ep;
@@ -248,7 +255,8 @@ constexpr option_row rows[] = {
   {.name = "workers", .kind = whole<&config::workers>, .min = 1, .max = 1024,
    .help = "worker processes (default: hardware threads)"},
   {.name = "redis", .kind = text<&config::redis_url, check_redis>,
-   .help = "Redis: redis://[:password@]host[:port][/db] or unix:///path[?db=N]"},
+   .help = "Redis: redis://[[user]:password@]host[:port][/db], unix:///path[?db=N], or a Sentinel group: "
+           "sentinel://[[user]:password@]host:port[,host:port...]/<master name>[?db=N&sentinel_password=...]"},
   {.name = "node", .kind = text<&config::node, check_node>, .help = "node name sent in welcome (default: host name)"},
   {.name = "max-message-bytes", .kind = bytes<&config::max_message_bytes>, .min = 256, .max = 64 << 20,
    .help = "largest client message; larger ones close the connection with 1009"},

@@ -8,7 +8,7 @@ SWITCHBOARD_PACKAGES=(
   g++ cmake ninja-build pkg-config
   libboost1.81-dev libboost-url1.81-dev libboost-program-options1.81-dev
   libhiredis-dev liburing-dev nlohmann-json3-dev libgtest-dev libssl-dev
-  redis-server redis-tools curl openssl
+  redis-server redis-sentinel redis-tools curl openssl
   haproxy nginx-light
 )
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test: unit and integration
-# (a real redis-server and the real binary), the JavaScript client and the
+# (a real redis-server and the real binary; the Sentinel subset also runs a
+# replica and three redis-sentinel), the JavaScript client and the
 # demo page in headless Chromium, then each fuzz target for a bounded time.
 #
 #   scripts/test.sh                    # RelWithDebInfo build in build/

@@ -26,7 +26,7 @@ asio::awaitable<void> client::reconnect_loop() {
   bool logged_failure = false;
   while (!stopped_) {
     auto conn = std::make_shared<connection>(ex_, options_.command_timeout);
-    error_code ec = co_await conn->connect(*options_.where, options_.connect_timeout);
+    error_code ec = co_await conn->connect(options_.where, options_.connect_timeout);
     if (stopped_) break;
     if (!ec) {
       conn_ = conn;

@@ -46,6 +46,8 @@ class client {
     if (conn_) conn_->close();
   }
   bool is_up() const { return conn_ && conn_->is_open(); }
+  // The server of the current connection ("host:port"); empty while down.
+  std::string peer() const { return is_up() ? conn_->peer() : std::string(); }
   std::uint64_t reconnects() const { return reconnects_; }
   const asio::any_io_executor& executor() const { return ex_; }
 

@@ -18,10 +18,18 @@ error_code error_of(const reply_ptr& reply) {
 connection::connection(asio::any_io_executor ex, std::chrono::milliseconds command_timeout)
     : ex_(ex), socket_(ex), watchdog_(ex), command_timeout_(command_timeout) {}
 
-asio::awaitable<error_code> connection::connect(locator& where, std::chrono::milliseconds timeout) {
-  auto [ec, ep] = co_await where.locate();
+asio::awaitable<error_code> connection::connect(std::shared_ptr<locator> where, std::chrono::milliseconds timeout) {
+  std::uint64_t moves = where->moves();
+  auto [ec, ep] = co_await where->locate();
   if (ec) co_return ec;
-  co_return co_await connect(ep, timeout);
+  where_ = std::move(where);
+  ec = co_await connect(ep, timeout);
+  // The primary moved while we connected: this may be the old one.
+  if (!ec && where_->moves() != moves) {
+    close();
+    ec = errc::not_primary;
+  }
+  co_return ec;
 }
 
 asio::awaitable<error_code> connection::connect(const endpoint& ep, std::chrono::milliseconds timeout) {
@@ -66,6 +74,15 @@ asio::awaitable<error_code> connection::connect(const endpoint& ep, std::chrono:
     std::array<std::string_view, 2> select{"SELECT", db};
     std::tie(ec, std::ignore) = co_await handshake_request(select);
   }
+  if (!ec && ep.primary_only) {
+    std::array<std::string_view, 1> role{"ROLE"};
+    auto [rec, reply] = co_await handshake_request(role);
+    ec = rec;
+    // ROLE's first element: "master", "slave" or "sentinel".
+    bool primary = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
+                   reply->element[0]->type == REDIS_REPLY_STRING && text_of(*reply->element[0]) == "master";
+    if (!ec && !primary) ec = errc::not_primary;
+  }
   deadline.cancel();
   if (*expired) ec = errc::timeout;
   if (ec) {
@@ -74,8 +91,14 @@ asio::awaitable<error_code> connection::connect(const endpoint& ep, std::chrono:
     co_return ec;
   }
   open_ = true;
+  primary_only_ = ep.primary_only;
+  peer_ = ep.is_unix() ? ep.socket_path : ep.host + ":" + std::to_string(ep.port);
   arm_watchdog();
   co_return error_code{};
+}
+
+bool connection::demoted_by(const reply_ptr& reply) const {
+  return primary_only_ && reply && reply->type == REDIS_REPLY_ERROR && text_of(*reply).starts_with("READONLY");
 }
 
 asio::awaitable<connection::result> connection::handshake_request(std::span<const std::string_view> args) {
@@ -119,7 +142,15 @@ asio::awaitable<error_code> connection::run(push_handler on_push) {
         // Taken before the move: the order in which arguments are evaluated
         // is unspecified, and GCC moves `reply` out first.
         error_code ec = error_of(reply);
+        bool demoted = demoted_by(reply);
         complete_front(ec, std::move(reply));
+        if (demoted) {
+          // Every later write would fail the same way: go, and let the
+          // locator move the rest of the worker.
+          if (where_) where_->primary_lost();
+          fail(errc::not_primary);
+          break;
+        }
       } else if (on_push) {
         on_push(std::move(reply));
       } else {

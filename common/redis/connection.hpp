@@ -29,10 +29,14 @@ class connection : public std::enable_shared_from_this<connection> {
   // a Redis that stopped answering must not hold publishers forever.
   connection(asio::any_io_executor ex, std::chrono::milliseconds command_timeout);
 
-  // Opens the socket, then AUTH and SELECT as the endpoint asks.
+  // Opens the socket, then AUTH and SELECT as the endpoint asks, then, for
+  // an endpoint marked primary_only, ROLE: a replica fails the connect with
+  // errc::not_primary.
   asio::awaitable<error_code> connect(const endpoint& ep, std::chrono::milliseconds timeout);
-  // Asks `where` for the endpoint first (every connect asks anew).
-  asio::awaitable<error_code> connect(locator& where, std::chrono::milliseconds timeout);
+  // Asks `where` for the endpoint first (every connect asks anew), and tells
+  // it when a READONLY reply shows that the server has been demoted; the
+  // connection then fails with errc::not_primary.
+  asio::awaitable<error_code> connect(std::shared_ptr<locator> where, std::chrono::milliseconds timeout);
 
   // Reads until the connection fails or is closed and returns why; then
   // every waiting request has completed with that error.
@@ -51,6 +55,8 @@ class connection : public std::enable_shared_from_this<connection> {
 
   void close();
   bool is_open() const { return open_; }
+  // "host:port" (or the socket path) of the server, once connected.
+  const std::string& peer() const { return peer_; }
 
  private:
   struct waiter {
@@ -64,6 +70,8 @@ class connection : public std::enable_shared_from_this<connection> {
   void complete_front(error_code ec, reply_ptr reply);
   void fail(error_code ec);
   void arm_watchdog();
+  // An error reply that says the server is a replica now.
+  bool demoted_by(const reply_ptr& reply) const;
 
   asio::any_io_executor ex_;
   asio::generic::stream_protocol::socket socket_;
@@ -75,6 +83,9 @@ class connection : public std::enable_shared_from_this<connection> {
   bool writing_ = false;      // at most one async_write in flight
   bool open_ = false;
   error_code failure_;        // why the connection ended, once it has
+  std::string peer_;
+  bool primary_only_ = false;         // the endpoint asked for a primary
+  std::shared_ptr<locator> where_;    // told when the server turns out demoted
   std::deque<waiter> waiters_;
 };
 

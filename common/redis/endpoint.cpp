@@ -11,12 +11,12 @@ std::optional<endpoint> reject(std::string* why, std::string reason) {
   return std::nullopt;
 }
 
-bool parse_db(std::string_view text, int& db) {
+}  // namespace
+
+bool parse_db_number(std::string_view text, int& db) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), db);
   return ec == std::errc{} && end == text.data() + text.size() && db >= 0;
 }
-
-}  // namespace
 
 std::string endpoint::describe() const {
   std::string out = is_unix() ? "unix://" + socket_path : "redis://" + host + ":" + std::to_string(port);
@@ -40,7 +40,7 @@ std::optional<endpoint> parse_endpoint(std::string_view url, std::string* why) {
       return reject(why, "unix URL must name an absolute socket path");
     for (auto param : u.params()) {
       if (param.key != "db") return reject(why, "unknown parameter " + std::string(param.key));
-      if (!parse_db(param.value, ep.db)) return reject(why, "db must be a non-negative integer");
+      if (!parse_db_number(param.value, ep.db)) return reject(why, "db must be a non-negative integer");
     }
     return ep;
   }
@@ -54,7 +54,7 @@ std::optional<endpoint> parse_endpoint(std::string_view url, std::string* why) {
   }
   std::string_view path = u.encoded_path();
   if (!path.empty() && path != "/") {
-    if (!parse_db(path.substr(1), ep.db)) return reject(why, "path must be /<db number>");
+    if (!parse_db_number(path.substr(1), ep.db)) return reject(why, "path must be /<db number>");
   }
   return ep;
 }

@@ -15,6 +15,7 @@ class redis_category final : public boost::system::error_category {
       case errc::server_error: return "redis replied with an error";
       case errc::timeout: return "redis did not answer in time";
       case errc::closed: return "redis connection closed";
+      case errc::not_primary: return "redis server is not the primary";
     }
     return "unknown redis error";
   }

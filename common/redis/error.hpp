@@ -11,6 +11,7 @@ enum class errc {
   server_error,     // the server answered with an error reply
   timeout,          // no answer within the command timeout
   closed,           // the connection was closed by us
+  not_primary,      // the server is a replica (or a sentinel), not the primary
 };
 
 const boost::system::error_category& category();

@@ -4,6 +4,8 @@
 // moves (Sentinel) needs a locator of its own and nothing else. The
 // static one answers the configured endpoint.
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -20,6 +22,33 @@ class locator {
   virtual asio::awaitable<std::pair<error_code, endpoint>> locate() = 0;
   // What it points at, for logs, without a password.
   virtual std::string describe() const = 0;
+
+  // Watching for the primary to move (Sentinel's +switch-master); a static
+  // locator has nothing to watch.
+  virtual void start() {}
+  virtual void stop() {}
+  // A connection found its server to be a replica (a READONLY reply): the
+  // primary has moved, whether or not the watch has said so yet.
+  virtual void primary_lost() {}
+  // The address ("host:port") of the primary last located; empty when the
+  // locator is static or has found none yet.
+  virtual std::string primary() const { return {}; }
+
+  // Called (posted, never from inside a connection's read loop) when the
+  // primary has moved: every connection to the old one must go, the
+  // subscriber's above all, or its channels go silent.
+  std::function<void()> on_moved;
+
+  // Grows by one each time the primary moves, at once (before on_moved
+  // runs): a connect or a reply that spans a move may have reached the old
+  // primary.
+  std::uint64_t moves() const { return moves_; }
+
+ protected:
+  void count_move() { ++moves_; }
+
+ private:
+  std::uint64_t moves_ = 0;
 };
 
 // A locator that always answers `where`.

@@ -143,7 +143,7 @@ asio::awaitable<connection::result> pool::request(std::span<const std::string_vi
 }
 
 asio::awaitable<pool::acquire_result> pool::open(place room) {
-  error_code ec = co_await room.conn().connect(*options_.where, options_.connect_timeout);
+  error_code ec = co_await room.conn().connect(options_.where, options_.connect_timeout);
   // close() ran meanwhile: the connect may even have succeeded on a socket
   // it closed, as connect() reopens it for the next address.
   if (closed_) co_return failure(errc::closed);
@@ -224,6 +224,12 @@ void pool::leave(waiter& w) {
   waiters_.erase(w.position);
   w.queued = false;
   publish();
+}
+
+void pool::drop_connections() {
+  // Broken ones are dropped when next seen, as any broken connection is.
+  for (const auto& conn : connections_)
+    if (conn->is_open()) conn->close();
 }
 
 void pool::close() {

@@ -106,6 +106,12 @@ class pool {
     co_return co_await request(argv);
   }
 
+  // Closes every open connection, leased ones too (their requests fail);
+  // the pool stays open and connects anew as it is asked. For when the
+  // server they are on is no longer the primary. A connect in progress is
+  // left alone: the locator's move count fails it (connection::connect).
+  void drop_connections();
+
   // Closes every connection, leased ones too, and fails every waiter with
   // errc::closed; later acquires fail the same way. Leases still out stay
   // valid objects and are dropped when they return.

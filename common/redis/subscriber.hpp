@@ -41,6 +41,8 @@ class subscriber {
   // their own confirmation.
   bool is_ready() const { return client_.is_up() && synced_; }
   bool is_connected() const { return client_.is_up(); }
+  // The server it is subscribed on ("host:port"); empty while down.
+  std::string peer() const { return client_.peer(); }
   std::size_t channels() const;
   std::uint64_t reconnects() const { return client_.reconnects(); }
 

@@ -5,21 +5,27 @@
 #include "common/log.hpp"
 #include "common/protocol/envelope.hpp"
 #include "common/redis/error.hpp"
+#include "common/redis/sentinel_locator.hpp"
 #include "common/spawn.hpp"
 
 namespace switchboard {
 namespace {
 
-redis::client_options options_for(const config& cfg, std::string name) {
+std::shared_ptr<redis::locator> locator_for(asio::any_io_executor ex, const config& cfg) {
+  if (cfg.redis_sentinel) return std::make_shared<redis::sentinel_locator>(ex, *cfg.redis_sentinel);
+  return redis::fixed_locator(cfg.redis);
+}
+
+redis::client_options options_for(std::shared_ptr<redis::locator> where, std::string name) {
   redis::client_options options;
-  options.where = redis::fixed_locator(cfg.redis);
+  options.where = std::move(where);
   options.name = std::move(name);
   return options;
 }
 
-redis::pool_options pool_options_for(const config& cfg) {
+redis::pool_options pool_options_for(const config& cfg, std::shared_ptr<redis::locator> where) {
   redis::pool_options options;
-  options.where = redis::fixed_locator(cfg.redis);
+  options.where = std::move(where);
   options.size = cfg.redis_pool_size;
   options.wait = cfg.redis_pool_wait;
   options.max_waiters = cfg.redis_pool_max_waiters;
@@ -32,24 +38,30 @@ redis::pool_options pool_options_for(const config& cfg) {
 bus::bus(asio::any_io_executor ex, const config& cfg, const redis_keys& keys, std::string worker_key,
          delivery_sink& local, metrics::worker_metrics& counters)
     : keys_(keys),
+      where_(locator_for(ex, cfg)),
+      subscriber_move_(ex),
       own_channel_(keys.direct_channel(worker_key)),
       hello_channel_(keys.hello_channel()),
       local_(local),
-      control_(ex, options_for(cfg, "redis control")),
-      pool_(ex, pool_options_for(cfg), counters.pool),
-      subscriber_(ex, options_for(cfg, "redis subscriber"),
+      control_(ex, options_for(where_, "redis control")),
+      pool_(ex, pool_options_for(cfg, where_), counters.pool),
+      subscriber_(ex, options_for(where_, "redis subscriber"),
                   [this](std::string_view channel, std::string_view payload) { on_message(channel, payload); }),
       registry_(ex, control_, keys, worker_key, cfg.liveness_timeout),
       probe_(ex, pool_, control_, subscriber_, keys.probe_channel(worker_key), counters),
       metrics_(counters),
       ready_(ex),
       welcoming_(ex) {
+  where_->on_moved = [this] { follow_primary(); };
   control_.on_up = [this] {
+    metrics_.redis_primary.store(control_.peer());
     registry_.commands_up();
+    subscriber_on_primary();
     update();
   };
   control_.on_down = [this](error_code) { update(); };
   subscriber_.on_ready = [this] {
+    if (!subscriber_on_primary()) return;
     if (ever_ready_) {
       metrics::add(metrics_.redis_reconnects);
       probe_.verify_now();
@@ -67,6 +79,7 @@ bus::bus(asio::any_io_executor ex, const config& cfg, const redis_keys& keys, st
 }
 
 void bus::start() {
+  where_->start();
   control_.start();
   subscriber_.start();
   registry_.start();
@@ -80,11 +93,48 @@ void bus::start() {
 }
 
 void bus::stop() {
+  subscriber_move_.cancel();
+  where_->stop();
   probe_.stop();
   registry_.stop();
   subscriber_.stop();
   pool_.close();
   control_.stop();
+}
+
+void bus::follow_primary() {
+  metrics::add(metrics_.redis_failovers);
+  // Nothing is acknowledged until the control connection is back, on the
+  // new primary, and the registry's gate has seen every worker there.
+  control_.reset_connection();
+  pool_.drop_connections();
+  probe_.verify_now();
+  // Only the subscription held now is on the old primary: one the
+  // subscriber makes later (its server died) is on the new one, and other
+  // workers may already publish to it.
+  std::string old_server = subscriber_.peer();
+  subscriber_moving_ = !old_server.empty();
+  subscriber_move_.expires_after(subscriber_grace);
+  subscriber_move_.async_wait([this, old_server](error_code ec) {
+    if (ec) return;
+    subscriber_moving_ = false;
+    if (!old_server.empty() && subscriber_.peer() == old_server) subscriber_.reconnect();
+  });
+  update();
+}
+
+bool bus::subscriber_on_primary() {
+  if (!subscriber_.is_connected() || !control_.is_up()) return true;
+  std::string subscribed_on = subscriber_.peer();
+  if (subscribed_on == control_.peer()) return true;
+  // At once, before the registry's next heartbeat can vouch for it: other
+  // workers' gates must not open on a subscription held elsewhere.
+  registry_.unsubscribed();
+  // After a move the subscriber leaves when its grace is over.
+  if (subscriber_moving_) return false;
+  log::warn("redis subscriber is on " + subscribed_on + ", the primary is " + control_.peer() + "; moving it");
+  subscriber_.reconnect();
+  return false;
 }
 
 bool bus::ready() const {
@@ -102,7 +152,11 @@ asio::awaitable<redis::connection::result> bus::publish_command(std::span<const 
   redis::connection::result failed{make_error_code(redis::errc::unavailable), nullptr};
   if (!ready()) co_return failed;
   auto sent_at = std::chrono::steady_clock::now();
+  std::uint64_t moves = where_->moves();
   auto result = co_await pool_.request(args);
+  // Answered after the primary moved: perhaps by the old one, whose
+  // subscribers other workers have already left.
+  if (where_->moves() != moves) co_return failed;
   // An error reply comes back as it is: the caller may know better (a
   // script Redis does not have yet is sent again in full).
   if (auto& ec = std::get<0>(result); ec && ec != redis::errc::server_error) co_return failed;
@@ -125,11 +179,14 @@ asio::awaitable<redis::connection::result> bus::transaction(std::span<const std:
   redis::connection::result failed{make_error_code(redis::errc::unavailable), nullptr};
   if (!ready()) co_return failed;
   auto sent_at = std::chrono::steady_clock::now();
+  std::uint64_t moves = where_->moves();
   auto [aec, conn] = co_await pool_.acquire();
   if (aec) co_return failed;
   auto [ec, reply] = co_await conn->transaction(commands);
   // EXEC's reply is an array; a null one means the transaction was aborted.
-  if (ec || !reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != commands.size()) co_return failed;
+  if (ec || where_->moves() != moves || !reply || reply->type != REDIS_REPLY_ARRAY ||
+      reply->elements != commands.size())
+    co_return failed;
   observe_publish(sent_at);
   co_return redis::connection::result{error_code{}, std::move(reply)};
 }

@@ -28,6 +28,14 @@ namespace switchboard {
 
 class bus {
  public:
+  // After the primary moves, the subscriber stays on the old one this much
+  // longer than the command connections: a worker that hears of the move a
+  // moment later than this one may still have its last publish acknowledged
+  // by the old primary, and this worker's clients must get that message.
+  // Every worker hears +switch-master from the same sentinels within
+  // milliseconds; publishes answered after a worker heard it are refused.
+  static constexpr std::chrono::milliseconds subscriber_grace{250};
+
   bus(asio::any_io_executor ex, const config& cfg, const redis_keys& keys, std::string worker_key,
       delivery_sink& local, metrics::worker_metrics& counters);
 
@@ -70,11 +78,20 @@ class bus {
 
  private:
   void on_message(std::string_view channel, std::string_view payload);
+  // The primary has moved (Sentinel): every connection goes to the new one.
+  void follow_primary();
+  // The subscriber is ready (or the control connection up): both must be on
+  // the same server, or the registry entry would vouch for a subscription
+  // on another server than the one whose run_id it names.
+  bool subscriber_on_primary();
   // One of the states ready() and welcoming() read has changed.
   void update();
   void observe_publish(std::chrono::steady_clock::time_point sent_at);
 
   const redis_keys& keys_;
+  std::shared_ptr<redis::locator> where_;  // shared by every connection below
+  asio::steady_timer subscriber_move_;     // subscriber_grace after a move
+  bool subscriber_moving_ = false;         // subscriber_move_ is armed
   std::string own_channel_;
   std::string hello_channel_;
   delivery_sink& local_;

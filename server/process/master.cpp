@@ -98,7 +98,7 @@ int master::run() {
   sigprocmask(SIG_BLOCK, &handled_, &original_);
 
   log::info("node " + cfg_.node + " listening on " + cfg_.bind + ":" + std::to_string(cfg_.port) + " with " +
-            std::to_string(slots_.size()) + " workers, redis " + cfg_.redis.describe());
+            std::to_string(slots_.size()) + " workers, redis " + describe_redis(cfg_));
   if (cfg_.api_port != 0) log::info("backend API on " + cfg_.api_bind + ":" + std::to_string(cfg_.api_port));
   for (std::size_t i = 0; i < slots_.size(); ++i) spawn(i);
 

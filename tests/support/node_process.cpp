@@ -181,7 +181,7 @@ void node_process::launch() {
                                 "--workers",
                                 std::to_string(options_.workers),
                                 "--redis",
-                                redis_.url(),
+                                options_.redis_url.empty() ? redis_.url() : options_.redis_url,
                                 "--node",
                                 options_.node,
                                 "--channel-prefix",

@@ -27,6 +27,9 @@ struct node_options {
   int drain_seconds = 3;
   std::string node = "test-node";          // --node: what every welcome on this node says
   std::vector<std::string> extra_flags{};  // e.g. {"--send-queue-bytes", "1MiB"}
+  // --redis when it is not the redis_process's own URL (a Sentinel group
+  // whose primary the redis_process is at the start).
+  std::string redis_url{};
 };
 
 class node_process {

@@ -113,22 +113,23 @@ std::uint16_t free_tcp_port() {
   return ntohs(addr.sin_port);
 }
 
-std::optional<std::string> redis_process::find_server() {
+std::optional<std::string> redis_process::find_server(const std::string& program) {
   const char* path = std::getenv("PATH");
   std::string_view dirs = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
   while (!dirs.empty()) {
     auto colon = dirs.find(':');
     std::string dir(dirs.substr(0, colon));
     dirs = colon == std::string_view::npos ? std::string_view{} : dirs.substr(colon + 1);
-    std::string candidate = (dir.empty() ? std::string(".") : dir) + "/redis-server";
+    std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + program;
     if (::access(candidate.c_str(), X_OK) == 0) return candidate;
   }
   return std::nullopt;
 }
 
-redis_process::redis_process(redis_options options) : options_(options) {
-  auto server = find_server();
-  if (!server) throw std::runtime_error("redis-server is not on PATH");
+redis_process::redis_process(redis_options options) : options_(std::move(options)) {
+  const std::string program = options_.sentinel_config.empty() ? "redis-server" : "redis-sentinel";
+  auto server = find_server(program);
+  if (!server) throw std::runtime_error(program + " is not on PATH");
   server_ = *server;
   std::string pattern = ::testing::TempDir() + "switchboard-redis-XXXXXX";
   if (::mkdtemp(pattern.data()) == nullptr) throw_errno("mkdtemp " + pattern);
@@ -159,8 +160,19 @@ redis_process::~redis_process() {
 
 std::string redis_process::url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
 
-void redis_process::start() {
-  if (running()) throw std::logic_error("redis_process::start: already running");
+std::vector<std::string> redis_process::arguments() const {
+  if (!options_.sentinel_config.empty()) {
+    // Written once: after that the file is Sentinel's, rewritten with what
+    // it has learnt (replicas, other sentinels, the current primary).
+    auto conf = dir_ / "sentinel.conf";
+    if (!std::filesystem::exists(conf)) {
+      std::ofstream out(conf);
+      out << "port " << port_ << "\nbind 127.0.0.1\ndir " << dir_.string() << "\n";
+      for (const auto& line : options_.sentinel_config) out << line << '\n';
+      if (!out) throw std::runtime_error("cannot write " + conf.string());
+    }
+    return {server_, conf.string()};
+  }
   std::vector<std::string> args{server_,  "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
                                 "--dir",   dir_.string()};
   if (options_.append_only) args.insert(args.end(), {"--appendonly", "yes", "--appendfsync", "always"});
@@ -168,6 +180,13 @@ void redis_process::start() {
   if (options_.unix_socket) {
     args.insert(args.end(), {"--unixsocket", unix_path_, "--unixsocketperm", "700"});
   }
+  args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
+  return args;
+}
+
+void redis_process::start() {
+  if (running()) throw std::logic_error("redis_process::start: already running");
+  std::vector<std::string> args = arguments();
   // Everything the child needs is built before fork(): after it, only
   // async-signal-safe calls until exec.
   std::vector<char*> argv;
@@ -241,6 +260,14 @@ void redis_process::stop() {
     }
     std::this_thread::sleep_for(poll_interval);
   }
+  pid_ = -1;
+}
+
+void redis_process::kill() {
+  if (!running()) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
   pid_ = -1;
 }
 

@@ -26,6 +26,12 @@ struct redis_options {
   // Persist with an append-only file, fsynced on every write, so that a
   // restart (same directory) comes back with every acknowledged write.
   bool append_only = false;
+  // More arguments for redis-server, e.g. {"--replicaof", "127.0.0.1 6380"}.
+  std::vector<std::string> extra_args{};
+  // Non-empty: run redis-sentinel instead, with these lines (after its port
+  // and bind) in a configuration file of its own, which Sentinel rewrites
+  // as it learns and keeps across restarts.
+  std::vector<std::string> sentinel_config{};
 };
 
 class redis_process {
@@ -37,8 +43,8 @@ class redis_process {
   redis_process(const redis_process&) = delete;
   redis_process& operator=(const redis_process&) = delete;
 
-  // The path of the redis-server that PATH finds, or nullopt.
-  static std::optional<std::string> find_server();
+  // The path of the redis-server (or another program of that name) that PATH finds, or nullopt.
+  static std::optional<std::string> find_server(const std::string& program = "redis-server");
 
   // The TCP port, fixed for the object's lifetime so restarts reuse it.
   std::uint16_t port() const { return port_; }
@@ -55,6 +61,8 @@ class redis_process {
   void start();
   // SIGTERM, SIGKILL if it lingers, then reaps it; a no-op when not running.
   void stop();
+  // SIGKILL, then reaps it: a crash, nothing flushed; a no-op when not running.
+  void kill();
   // SIGSTOP: the server keeps its sockets but answers nothing.
   void pause();
   // SIGCONT after pause().
@@ -67,6 +75,8 @@ class redis_process {
 
  private:
   void wait_until_ready();
+  // The argument vector of the next start.
+  std::vector<std::string> arguments() const;
 
   redis_options options_;
   std::string server_;

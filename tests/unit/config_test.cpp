@@ -159,6 +159,20 @@ TEST_F(config_test, equals_form_ipv6_bind_and_unix_redis) {
   EXPECT_EQ(cfg.log_level, log::level::error);
 }
 
+TEST_F(config_test, sentinel_redis) {
+  config cfg = parse({"--redis", "sentinel://:pw@127.0.0.1:26379,127.0.0.1:26380/cache?db=1"});
+  ASSERT_TRUE(cfg.redis_sentinel);
+  EXPECT_EQ(cfg.redis_sentinel->master_name, "cache");
+  EXPECT_EQ(cfg.redis_sentinel->sentinels.size(), 2u);
+  EXPECT_EQ(cfg.redis_sentinel->primary.password, "pw");
+  EXPECT_EQ(cfg.redis_sentinel->primary.db, 1);
+  EXPECT_EQ(describe_redis(cfg), "sentinel://127.0.0.1:26379,127.0.0.1:26380/cache?db=1");
+  EXPECT_FALSE(parse({"--redis", "redis://h:1"}).redis_sentinel);
+  EXPECT_NE(error_of({"--redis", "sentinel://h1/"}).find("--redis: 'sentinel://h1/': path must be /<master name>"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--redis", "cluster://h1:7000"}).find("Redis Cluster is not supported yet"), std::string::npos);
+}
+
 TEST_F(config_test, environment_fills_in) {
   env_.set("SWITCHBOARD_PORT", "9100");
   env_.set("SWITCHBOARD_MAX_MESSAGE_BYTES", "128KiB");

@@ -1,0 +1,319 @@
+// The broker as a Redis Sentinel group (--redis sentinel://...): a primary,
+// its replica and three sentinels, all real, on loopback. Every scope across
+// workers and nodes, and failovers under load: SENTINEL FAILOVER, the
+// primary SIGKILLed, and a primary demoted behind the workers' back.
+
+#include <signal.h>
+
+#include <algorithm>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <set>
+#include <vector>
+
+#include "tests/integration/cluster_fixture.hpp"
+#include "tests/support/sentinel_servers.hpp"
+
+namespace switchboard::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using clock = std::chrono::steady_clock;
+
+// The load retries nothing, but 100 broadcasts/s per client is over the
+// default request budget: these tests are about failover, not limits.
+const std::vector<std::string> no_budget{"--client-rate", "0"};
+// What the issue asks: delivery back within 5 s of the promotion.
+constexpr auto recovery_bound = 5s;
+// One broadcast per sender per tick: two senders make 200 broadcasts/s.
+constexpr auto tick = 10ms;
+
+long long ms_between(clock::time_point from, clock::time_point to) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();
+}
+
+class sentinel_test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SWITCHBOARD_REQUIRE_REDIS_SENTINEL();
+    servers_.emplace();
+  }
+
+  node_process& start_node(node_options options = {}) {
+    options.redis_url = servers_->url();
+    nodes_.push_back(std::make_unique<node_process>(switchboard_binary, servers_->server(0), std::move(options)));
+    return *nodes_.back();
+  }
+
+  sentinel_servers& servers() { return *servers_; }
+
+  test_loop loop_;
+  std::optional<sentinel_servers> servers_;
+  std::vector<std::unique_ptr<node_process>> nodes_;
+};
+
+// Broadcasts from some clients at a steady rate while every client listens,
+// and keeps the books: what each sender had acknowledged or refused, and
+// what each client received from each sender, in order.
+class broadcast_load {
+ public:
+  broadcast_load(test_loop& loop, std::vector<ws_client*> senders, std::vector<ws_client*> listeners)
+      : loop_(loop), listeners_(std::move(listeners)) {
+    for (ws_client* sender : senders) senders_.push_back({sender});
+  }
+
+  // Runs the load until `done(now)` holds or `limit` passes, calling
+  // `each_tick` once per tick; false at the limit.
+  bool run_until(const std::function<bool(clock::time_point)>& done, std::chrono::milliseconds limit,
+                 const std::function<void()>& each_tick = [] {}) {
+    const auto deadline = clock::now() + limit;
+    while (clock::now() < deadline) {
+      for (auto& sender : senders_) {
+        int seq = sender.sent++;
+        sender.sent_at.push_back(clock::now());
+        sender.client->send_json(
+            {{"type", "broadcast"}, {"ref", seq}, {"data", {{"from", sender.client->id()}, {"seq", seq}}}});
+      }
+      loop_.run_for(tick);
+      take_frames();
+      each_tick();
+      if (done(clock::now())) return true;
+    }
+    return false;
+  }
+
+  // Stops sending and waits until every request is answered, then a moment
+  // more for the last deliveries.
+  void drain() {
+    auto answered_all = [this] {
+      take_frames();
+      for (const auto& sender : senders_)
+        if (sender.answered.size() != static_cast<std::size_t>(sender.sent)) return false;
+      return true;
+    };
+    EXPECT_TRUE(loop_.run_until(answered_all, 15s)) << "some requests were never answered";
+    loop_.run_for(500ms);
+    take_frames();
+  }
+
+  // The first acknowledgement of a broadcast sent after `since`.
+  std::optional<clock::time_point> first_ack_of_one_sent_after(clock::time_point since) const {
+    std::optional<clock::time_point> first;
+    for (const auto& sender : senders_)
+      for (const auto& [seq, at] : sender.acked)
+        if (sender.sent_at[static_cast<std::size_t>(seq)] > since && (!first || at < *first)) first = at;
+    return first;
+  }
+
+  // Every client open, every request answered (ack or unavailable), every
+  // acknowledged broadcast delivered to every listener once, in order.
+  void check() const {
+    for (ws_client* client : listeners_)
+      EXPECT_TRUE(client->is_open()) << client->describe() << " was closed: " << client->end_reason();
+    for (const auto& sender : senders_) {
+      EXPECT_EQ(sender.answered.size(), static_cast<std::size_t>(sender.sent)) << sender.client->describe();
+      std::cout << "[ failover ] " << sender.client->describe() << ": " << sender.sent << " sent, "
+                << sender.acked.size() << " acked, " << sender.refused << " unavailable\n";
+      for (ws_client* listener : listeners_) {
+        auto it = received_.find(listener);
+        std::vector<int> none;
+        const auto& got = it == received_.end() ? none : it->second.at_or(sender.client->id());
+        std::set<int> delivered(got.begin(), got.end());
+        int missing = 0;
+        for (const auto& [seq, at] : sender.acked) missing += delivered.contains(seq) ? 0 : 1;
+        EXPECT_EQ(missing, 0) << listener->describe() << " missed " << missing << " acknowledged broadcasts of "
+                              << sender.client->describe();
+        EXPECT_TRUE(std::is_sorted(got.begin(), got.end()) && delivered.size() == got.size())
+            << listener->describe() << " got the broadcasts of " << sender.client->describe()
+            << " out of order or twice";
+      }
+    }
+  }
+
+ private:
+  struct sender_book {
+    ws_client* client;
+    int sent = 0;
+    std::vector<clock::time_point> sent_at{};
+    std::map<int, clock::time_point> acked{};
+    std::set<int> answered{};
+    int refused = 0;
+  };
+  // One listener's deliveries: sender id -> sequence numbers as they came.
+  struct deliveries : std::map<std::string, std::vector<int>> {
+    const std::vector<int>& at_or(const std::string& id) const {
+      static const std::vector<int> none;
+      auto it = find(id);
+      return it == end() ? none : it->second;
+    }
+  };
+
+  void take_frames() {
+    for (ws_client* client : listeners_) {
+      for (const json& frame : client->take_all()) {
+        std::string type = frame.value("type", "");
+        if (type == "message") {
+          received_[client][frame["data"].value("from", "")].push_back(frame["data"].value("seq", -1));
+          continue;
+        }
+        sender_book* book = book_of(client);
+        if (!book || !frame.contains("ref")) {
+          ADD_FAILURE() << client->describe() << " got " << frame.dump();
+          continue;
+        }
+        int seq = frame["ref"].get<int>();
+        book->answered.insert(seq);
+        if (type == "ack") {
+          book->acked.emplace(seq, clock::now());
+        } else {
+          EXPECT_EQ(frame.value("code", ""), "unavailable") << frame.dump();
+          ++book->refused;
+        }
+      }
+    }
+  }
+
+  sender_book* book_of(ws_client* client) {
+    for (auto& sender : senders_)
+      if (sender.client == client) return &sender;
+    return nullptr;
+  }
+
+  test_loop& loop_;
+  std::vector<sender_book> senders_;
+  std::vector<ws_client*> listeners_;
+  std::map<ws_client*, deliveries> received_;
+};
+
+// Two senders and two listeners over both workers, 200 broadcasts/s, a
+// second of it, then `fail` (the failover's cause), then the load goes on
+// until broadcasts have been acknowledged on the new primary for 2 s.
+void load_through_failover(test_loop& loop, node_process& node, sentinel_servers& servers,
+                           const std::function<void()>& fail) {
+  ws_client s0 = connect_on_worker(loop, node.ws_url(), 0);
+  ws_client s1 = connect_on_worker(loop, node.ws_url(), 1);
+  ws_client r0 = connect_on_worker(loop, node.ws_url(), 0);
+  ws_client r1 = connect_on_worker(loop, node.ws_url(), 1);
+  broadcast_load load(loop, {&s0, &s1}, {&s0, &s1, &r0, &r1});
+  const std::uint16_t old_primary = servers.primary_port();
+
+  load.run_until([](clock::time_point) { return false; }, 1s);
+  const auto failed_at = clock::now();
+  fail();
+  std::optional<clock::time_point> promoted_at;
+  int polls = 0;
+  auto watch_promotion = [&] {
+    // A sentinel that names another server has seen the promotion.
+    if (promoted_at || ++polls % 10 != 0) return;
+    for (int i = 0; i < servers.sentinel_count(); ++i) {
+      std::uint16_t port = servers.primary_port(i);
+      if (port != 0 && port != old_primary) promoted_at = clock::now();
+    }
+  };
+  auto acked_on_new_primary_for_a_while = [&](clock::time_point now) {
+    if (!promoted_at) return false;
+    auto first = load.first_ack_of_one_sent_after(*promoted_at);
+    return first && now - *first > 2s;
+  };
+  bool recovered = load.run_until(acked_on_new_primary_for_a_while, 30s, watch_promotion);
+  load.drain();
+  load.check();
+  ASSERT_TRUE(promoted_at) << "no sentinel named a new primary within 30 s";
+  ASSERT_TRUE(recovered) << "no broadcast was acknowledged after the promotion";
+  auto first = load.first_ack_of_one_sent_after(*promoted_at);
+  std::cout << "[ failover ] promotion seen " << ms_between(failed_at, *promoted_at)
+            << " ms after the failure; first acknowledged broadcast " << ms_between(*promoted_at, *first)
+            << " ms after the promotion\n";
+  EXPECT_LT(*first - *promoted_at, recovery_bound);
+}
+
+TEST_F(sentinel_test, every_scope_across_workers_and_nodes) {
+  node_process& a_node = start_node({.node = "node-a"});
+  node_process& b_node = start_node({.node = "node-b"});
+  ws_client a = connect_on_worker(loop_, a_node.ws_url(), 0);
+  ws_client a1 = connect_on_worker(loop_, a_node.ws_url(), 1);
+  ws_client b(loop_);
+  b.connect(b_node.ws_url());
+
+  for (ws_client* member : {&a1, &b}) {
+    member->send_json({{"type", "join"}, {"room", "lobby"}, {"ref", "j"}});
+    EXPECT_EQ(member->next_answer(), (json{{"type", "ack"}, {"ref", "j"}}));
+  }
+  a.send_json({{"type", "presence"}, {"room", "lobby"}, {"ref", "p"}});
+  json presence = a.next_answer();
+  std::set<std::string> members(presence["members"].begin(), presence["members"].end());
+  EXPECT_EQ(members, (std::set<std::string>{a1.id(), b.id()})) << presence.dump();
+
+  a.send_json({{"type", "room"}, {"room", "lobby"}, {"data", "to the room"}, {"ref", "r"}});
+  EXPECT_EQ(a.next_answer(), (json{{"type", "ack"}, {"ref", "r"}}));
+  EXPECT_EQ(a1.next_of_type("message")["data"], "to the room");
+  EXPECT_EQ(b.next_of_type("message")["data"], "to the room");
+
+  b.send_json({{"type", "direct"}, {"to", a1.id()}, {"data", "direct across nodes"}, {"ref", "d"}});
+  EXPECT_EQ(b.next_answer(), (json{{"type", "ack"}, {"ref", "d"}}));
+  EXPECT_EQ(a1.next_of_type("message")["data"], "direct across nodes");
+
+  a.send_json({{"type", "broadcast"}, {"data", "everyone"}});
+  for (ws_client* client : {&a, &a1, &b}) EXPECT_EQ(client->next_of_type("message")["data"], "everyone");
+  expect_quiet(loop_, {&a, &a1, &b});
+}
+
+TEST_F(sentinel_test, sentinel_failover_under_load_loses_no_acknowledged_message) {
+  node_process& node = start_node({.extra_flags = no_budget});
+  load_through_failover(loop_, node, servers(), [&] {
+    EXPECT_EQ(servers().sentinel(0).command({"SENTINEL", "FAILOVER", sentinel_servers::master_name}), "OK");
+  });
+}
+
+TEST_F(sentinel_test, primary_killed_under_load_loses_no_acknowledged_message) {
+  node_process& node = start_node({.extra_flags = no_budget});
+  load_through_failover(loop_, node, servers(), [&] { servers().server(0).kill(); });
+}
+
+// The primary is demoted by hand while every sentinel is frozen: no
+// +switch-master, no client killed, and the workers' subscribers sit on a
+// replica. Their own checks (a READONLY reply, then ROLE on reconnect) must
+// catch it: within 5 s no worker acknowledges anything, /healthz says 503,
+// and no client is closed.
+TEST_F(sentinel_test, a_worker_left_on_a_demoted_primary_stops_acknowledging) {
+  node_process& node = start_node({.extra_flags = no_budget});
+  ws_client c0 = connect_on_worker(loop_, node.ws_url(), 0);
+  ws_client c1 = connect_on_worker(loop_, node.ws_url(), 1);
+  c0.send_json({{"type", "broadcast"}, {"ref", "before"}, {"data", "before"}});
+  EXPECT_EQ(c0.next_answer(), (json{{"type", "ack"}, {"ref", "before"}}));
+
+  struct thaw_at_exit {
+    sentinel_servers& servers;
+    ~thaw_at_exit() {
+      for (int i = 0; i < servers.sentinel_count(); ++i) servers.sentinel(i).resume();
+    }
+  } thaw{servers()};
+  for (int i = 0; i < servers().sentinel_count(); ++i) servers().sentinel(i).pause();
+  EXPECT_EQ(servers().server(1).command({"REPLICAOF", "NO", "ONE"}), "OK");
+  EXPECT_EQ(servers().server(0).command({"REPLICAOF", "127.0.0.1", std::to_string(servers().server(1).port())}),
+            "OK");
+  const auto demoted_at = clock::now();
+
+  // Both workers: unavailable, and it stays so (no ack from a replica).
+  for (ws_client* client : {&c0, &c1}) {
+    bool refused = false;
+    while (!refused && clock::now() - demoted_at < recovery_bound) {
+      client->send_json({{"type", "broadcast"}, {"ref", "probe"}, {"data", "after"}});
+      refused = client->next_answer().value("code", "") == "unavailable";
+      if (!refused) loop_.run_for(20ms);
+    }
+    EXPECT_TRUE(refused) << client->describe() << " still acknowledges 5 s after its primary was demoted";
+  }
+  std::cout << "[ failover ] demotion caught within " << ms_between(demoted_at, clock::now()) << " ms\n";
+  EXPECT_TRUE(wait_health(node.port(), 503, 6, 5s)) << "/healthz did not answer 503 on the demoted primary";
+  for (ws_client* client : {&c0, &c1}) {
+    client->send_json({{"type", "broadcast"}, {"ref", "still"}, {"data", "still"}});
+    EXPECT_EQ(client->next_answer().value("code", ""), "unavailable");
+    EXPECT_TRUE(client->is_open()) << client->describe();
+  }
+}
+
+}  // namespace
+}  // namespace switchboard::testing
