@@ -164,6 +164,15 @@ class history_test : public auth_test {
     return client.next_answer();
   }
 
+  // switchboard_recoveries_total{outcome} summed over the node's workers.
+  double recoveries(std::string_view outcome) {
+    auto metrics = parse_exposition(http_get(server().port(), "/metrics").body);
+    std::string label = "outcome=\"" + std::string(outcome) + "\"";
+    double total = 0;
+    for (int w = 0; w < 2; ++w) total += metrics.value("switchboard_recoveries_total", "test-node", w, label);
+    return total;
+  }
+
   void publish(ws_client& client, const std::string& room, int n) {
     for (int i = 1; i <= n; ++i) {
       client.send_json({{"type", "room"}, {"room", room}, {"data", i}, {"ref", i}});
@@ -197,11 +206,7 @@ TEST_F(history_test, a_member_that_keeps_coming_back_misses_nothing_and_gets_not
   expect_every_number_once(member.data, sender.sent());
   EXPECT_EQ(member.reconnects, 20);
   EXPECT_EQ(sender.refused, 0);
-  auto metrics = parse_exposition(http_get(server().port(), "/metrics").body);
-  double recovered = 0;
-  for (int w = 0; w < 2; ++w)
-    recovered += metrics.value("switchboard_recoveries_total", "test-node", w, "outcome=\"recovered\"");
-  EXPECT_EQ(recovered, 20);
+  EXPECT_EQ(recoveries("recovered"), 20);
 }
 
 TEST_F(history_test, a_member_whose_worker_is_killed_recovers_on_another) {
@@ -290,14 +295,8 @@ TEST_F(history_test, recovery_is_refused_for_another_epoch_and_for_a_position_no
   EXPECT_EQ(kept["recovered"], true);
   for (int offset = 7; offset <= 11; ++offset) EXPECT_EQ(edge.next_of_type("message")["offset"], offset);
   expect_quiet(loop_, {&member, &late, &other, &edge});
-  auto metrics = parse_exposition(http_get(server().port(), "/metrics").body);
-  double too_old_count = 0, changed = 0;
-  for (int w = 0; w < 2; ++w) {
-    too_old_count += metrics.value("switchboard_recoveries_total", "test-node", w, "outcome=\"too_old\"");
-    changed += metrics.value("switchboard_recoveries_total", "test-node", w, "outcome=\"epoch_changed\"");
-  }
-  EXPECT_EQ(too_old_count, 1);
-  EXPECT_EQ(changed, 1);
+  EXPECT_EQ(recoveries("too_old"), 1);
+  EXPECT_EQ(recoveries("epoch_changed"), 1);
 }
 
 TEST_F(history_test, a_redis_restart_without_persistence_changes_the_epoch) {
