@@ -1,5 +1,6 @@
 #include "common/frame_queue.hpp"
 
+#include <algorithm>
 #include <cassert>
 
 namespace switchboard {
@@ -21,6 +22,13 @@ frame_queue::frame_ptr frame_queue::pop() {
   bytes_ -= frame->size();
   if (empty()) clear();
   return frame;
+}
+
+std::vector<frame_queue::frame_ptr> frame_queue::take(std::size_t max) {
+  std::vector<frame_ptr> taken;
+  taken.reserve(std::min(max, size()));
+  while (taken.size() < max && !empty()) taken.push_back(pop());
+  return taken;
 }
 
 void frame_queue::clear() {

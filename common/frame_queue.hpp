@@ -22,6 +22,8 @@ class frame_queue {
   void push(frame_ptr frame);
   // Precondition: !empty().
   frame_ptr pop();
+  // Up to `max` frames from the front, in order.
+  std::vector<frame_ptr> take(std::size_t max);
   void clear();
 
  private:

@@ -34,6 +34,7 @@ bus::bus(asio::any_io_executor ex, const config& cfg, const redis_keys& keys, st
       hello_channel_(keys.hello_channel()),
       local_(local),
       control_(ex, options_for(cfg, "redis control")),
+      publishes_(ex, options_for(cfg, "redis publisher")),
       pool_(ex, pool_options_for(cfg), counters.pool),
       subscriber_(ex, options_for(cfg, "redis subscriber"),
                   [this](std::string_view channel, std::string_view payload) { on_message(channel, payload); }),
@@ -47,6 +48,8 @@ bus::bus(asio::any_io_executor ex, const config& cfg, const redis_keys& keys, st
     update();
   };
   control_.on_down = [this](error_code) { update(); };
+  publishes_.on_up = [this] { update(); };
+  publishes_.on_down = [this](error_code) { update(); };
   subscriber_.on_ready = [this] {
     if (ever_ready_) {
       metrics::add(metrics_.redis_reconnects);
@@ -66,6 +69,7 @@ bus::bus(asio::any_io_executor ex, const config& cfg, const redis_keys& keys, st
 
 void bus::start() {
   control_.start();
+  publishes_.start();
   subscriber_.start();
   registry_.start();
   probe_.start();
@@ -82,11 +86,13 @@ void bus::stop() {
   registry_.stop();
   subscriber_.stop();
   pool_.close();
+  publishes_.stop();
   control_.stop();
 }
 
 bool bus::ready() const {
-  return control_.is_up() && subscriber_.is_ready() && registry_.gate_open() && probe_.healthy();
+  return control_.is_up() && publishes_.is_up() && subscriber_.is_ready() && registry_.gate_open() &&
+         probe_.healthy();
 }
 
 bool bus::welcoming() const { return subscriber_.is_ready() && registry_.announced(); }
@@ -99,7 +105,7 @@ void bus::update() {
 asio::awaitable<error_code> bus::publish(const std::string& channel, std::string_view envelope) {
   if (!ready()) co_return make_error_code(redis::errc::unavailable);
   auto sent_at = std::chrono::steady_clock::now();
-  auto [ec, reply] = co_await pool_.command("PUBLISH", channel, envelope);
+  auto [ec, reply] = co_await publishes_.command("PUBLISH", channel, envelope);
   if (ec) co_return make_error_code(redis::errc::unavailable);
   metrics_.publish_latency.observe_ns(static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - sent_at).count()));

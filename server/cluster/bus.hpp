@@ -1,9 +1,9 @@
 #pragma once
-// The worker's side of the Redis bus: publishes envelopes over the command
-// pool, receives them on one subscriber connection and hands them to a
-// delivery sink (the hub). A control connection of its own carries the
-// liveness heartbeat, so that a pool busy with client traffic never makes a
-// live worker look dead.
+// The worker's side of the Redis bus: publishes envelopes on one pipelined
+// connection of their own (the ordered lane), receives them on one
+// subscriber connection and hands them to a delivery sink (the hub). A
+// control connection of its own carries the liveness heartbeat, so that
+// client traffic never makes a live worker look dead.
 // Publishing is refused (unavailable) unless a published message would
 // really reach every worker: see worker_registry.
 
@@ -50,8 +50,9 @@ class bus {
   }
 
   // Publishes an envelope; errc::unavailable when not ready or on failure.
-  // A session has one request in flight at a time, so its publishes reach
-  // Redis in the order it sent them, whichever pooled connection each takes.
+  // Every publish of the worker goes down one pipelined connection, appended
+  // when called: publishes reach Redis in the order they were made, so a
+  // session's keep their order with many in flight (docs/architecture.md).
   asio::awaitable<error_code> publish(const std::string& channel, std::string_view envelope);
   // (channel, envelope) pairs in one MULTI/EXEC on one connection: in order,
   // and all of them or none.
@@ -73,6 +74,7 @@ class bus {
   std::string hello_channel_;
   delivery_sink& local_;
   redis::client control_;
+  redis::client publishes_;  // the ordered lane: PUBLISH only
   redis::pool pool_;
   redis::subscriber subscriber_;
   worker_registry registry_;
