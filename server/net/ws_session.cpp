@@ -78,6 +78,10 @@ void ws_session::on_accepted(error_code ec, std::optional<std::int64_t> deadline
   metrics::add(ctx_.metrics.connections_open);
   ctx_.hub.add(*this);
   send(protocol::welcome_frame(id_, ctx_.cfg.node, ctx_.index, user_));
+  // The welcome is the whole of this turn's output for the connection, and
+  // the client waits for it: out now, not in the drain (which then finds
+  // the queue empty).
+  write_pending();
   // Upgraded while the worker stops: it still gets a proper goodbye.
   if (ctx_.stopping) close(websocket::close_code::going_away, "server shutting down");
   read_message();
