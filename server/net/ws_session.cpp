@@ -454,8 +454,10 @@ void ws_session::write_pending() {
   marked_ = false;
   if (ended_ || write_failed_) return;
   auto& socket = ws_.next_layer();
-  if (socket.failed()) {
-    // The read side sees the same failure and ends the session.
+  // A failed socket, or a close frame already on its way (the peer's close
+  // answered by Beast): no frame may follow.
+  if (socket.failed() || !ws_.is_open()) {
+    // The read side sees the same failure, or the close, and ends the session.
     write_failed_ = true;
     metrics::sub(ctx_.metrics.queued_bytes, queue_.bytes());
     queue_.clear();
