@@ -24,10 +24,16 @@ frame_queue::frame_ptr frame_queue::pop() {
   return frame;
 }
 
-std::vector<frame_queue::frame_ptr> frame_queue::take(std::size_t max) {
+std::vector<frame_queue::frame_ptr> frame_queue::take(std::size_t max, std::size_t max_bytes) {
   std::vector<frame_ptr> taken;
   taken.reserve(std::min(max, size()));
-  while (taken.size() < max && !empty()) taken.push_back(pop());
+  std::size_t bytes = 0;
+  while (taken.size() < max && !empty()) {
+    const std::size_t next = frames_[head_]->size();
+    if (!taken.empty() && bytes + next > max_bytes) break;
+    bytes += next;
+    taken.push_back(pop());
+  }
   return taken;
 }
 

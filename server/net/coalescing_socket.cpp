@@ -98,6 +98,12 @@ void coalescing_socket::write_text_frames(std::vector<frame_ptr> frames) {
 
 bool coalescing_socket::has_room() const noexcept { return state_->room_left(); }
 
+std::size_t coalescing_socket::room_bytes() const noexcept {
+  if (state_->failed) return held_bytes_limit;  // whatever comes is dropped
+  const std::size_t unsent = state_->pending.size() + state_->sending.size();
+  return unsent >= held_bytes_limit ? 0 : held_bytes_limit - unsent;
+}
+
 bool coalescing_socket::state::gathered(const std::shared_ptr<state>& self) {
   flush(self);
   return self->pending.size() + self->sending.size() <= held_bytes_limit;

@@ -71,6 +71,8 @@ class coalescing_socket {
   // Unsent bytes are below held_bytes_limit (or the socket failed: writes
   // are dropped at once).
   bool has_room() const noexcept;
+  // How many more bytes may be handed over before has_room() turns false.
+  std::size_t room_bytes() const noexcept;
   // Calls `next` once has_room() holds again; one waiter at a time.
   template <class F>
   void when_room(F next) {

@@ -471,7 +471,9 @@ void ws_session::write_pending() {
       });
       return;
     }
-    auto frames = queue_.take(coalescing_socket::max_frames_per_send);
+    // No more than the socket has room for: the rest stays in the queue,
+    // where the slow-consumer bound counts it.
+    auto frames = queue_.take(coalescing_socket::max_frames_per_send, socket.room_bytes());
     std::size_t bytes = 0;
     for (const auto& frame : frames) bytes += frame->size();
     metrics::sub(ctx_.metrics.queued_bytes, bytes);
