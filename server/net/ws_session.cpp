@@ -54,8 +54,12 @@ void ws_session::start(http::request<http::string_body> request, identity who) {
   off.idle_timeout = websocket::stream_base::none();
   off.keep_alive_pings = false;
   ws_.set_option(off);
-  // Pings and pongs count as hearing from the peer, like messages.
-  ws_.control_callback([this](websocket::frame_type, beast::string_view) { heard_ = true; });
+  // Pings and pongs count as hearing from the peer, like messages. After
+  // the peer's close frame (which Beast answers) no frame may follow.
+  ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
+    heard_ = true;
+    if (kind == websocket::frame_type::close) peer_closed_ = true;
+  });
   ws_.read_message_max(ctx_.cfg.max_message_bytes);
   // One frame per message: a server does not mask, so splitting gains nothing.
   ws_.auto_fragment(false);
@@ -456,7 +460,7 @@ void ws_session::write_pending() {
   auto& socket = ws_.next_layer();
   // A failed socket, or a close frame already on its way (the peer's close
   // answered by Beast): no frame may follow.
-  if (socket.failed() || !ws_.is_open()) {
+  if (socket.failed() || peer_closed_) {
     // The read side sees the same failure, or the close, and ends the session.
     write_failed_ = true;
     metrics::sub(ctx_.metrics.queued_bytes, queue_.bytes());

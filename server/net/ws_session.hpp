@@ -135,6 +135,7 @@ class ws_session final : public recipient,
   bool marked_ = false;        // on this turn's drain
   bool heard_ = false;         // the peer sent something since the last idle tick
   bool pinged_ = false;        // and was pinged at the last one
+  bool peer_closed_ = false;   // the peer's close frame has arrived
   bool read_paused_ = false;   // no read pending: too many requests in flight, or one that runs alone
   bool waiting_alone_ = false; // a join, leave or refresh is in flight
 };
