@@ -36,6 +36,11 @@ struct config {
   // 4 MiB of backlog is seconds of traffic for a healthy client; past it the
   // client is not keeping up and is closed rather than allowed to grow memory.
   std::size_t send_queue_bytes = 4 * 1024 * 1024;
+  // Requests one connection may have waiting on Redis; past it the session
+  // stops reading until one is answered (backpressure, not an error). 32 is
+  // twice the window of the closed-loop direct benchmark (16 unacknowledged
+  // per sender) and bounds what one connection holds.
+  std::size_t max_inflight_requests = 32;
   std::string channel_prefix = "sb:";
   // A connection in more rooms than this is refused further joins.
   std::size_t max_rooms_per_connection = 256;
@@ -56,7 +61,8 @@ struct config {
   // The whole HTTP request, and then the WebSocket handshake, must arrive
   // within this: slow or half-open clients do not hold sockets for long.
   std::chrono::seconds handshake_timeout{10};
-  // A silent peer is pinged after half of this and dropped after all of it.
+  // A silent peer is pinged after half to all of this and dropped half of
+  // it later: one worker-wide timer ticks every half of it (idle_watch).
   std::chrono::seconds idle_timeout{60};
   log::level log_level = log::level::info;
   // The worker's Redis command pool (everything but SUBSCRIBE and the

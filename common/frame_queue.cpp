@@ -1,5 +1,6 @@
 #include "common/frame_queue.hpp"
 
+#include <algorithm>
 #include <cassert>
 
 namespace switchboard {
@@ -21,6 +22,19 @@ frame_queue::frame_ptr frame_queue::pop() {
   bytes_ -= frame->size();
   if (empty()) clear();
   return frame;
+}
+
+std::vector<frame_queue::frame_ptr> frame_queue::take(std::size_t max, std::size_t max_bytes) {
+  std::vector<frame_ptr> taken;
+  taken.reserve(std::min(max, size()));
+  std::size_t bytes = 0;
+  while (taken.size() < max && !empty()) {
+    const std::size_t next = frames_[head_]->size();
+    if (!taken.empty() && bytes + next > max_bytes) break;
+    bytes += next;
+    taken.push_back(pop());
+  }
+  return taken;
 }
 
 void frame_queue::clear() {

@@ -22,6 +22,9 @@ class frame_queue {
   void push(frame_ptr frame);
   // Precondition: !empty().
   frame_ptr pop();
+  // Frames from the front, in order: at least one (if any), then more while
+  // there are at most `max` of them and `max_bytes` between them.
+  std::vector<frame_ptr> take(std::size_t max, std::size_t max_bytes);
   void clear();
 
  private:

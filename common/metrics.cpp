@@ -230,6 +230,11 @@ std::string render(const region& r, std::string_view node) {
            [](const m& s) -> const value& { return s.bytes_received; });
   w.simple("switchboard_sent_bytes_total", "counter", "WebSocket payload bytes written to clients.",
            [](const m& s) -> const value& { return s.bytes_sent; });
+  w.simple("switchboard_sent_frames_total", "counter", "WebSocket frames written to clients.",
+           [](const m& s) -> const value& { return s.frames_sent; });
+  w.simple("switchboard_socket_sends_total", "counter",
+           "Sends to client sockets (system calls or io_uring entries); frames per send is how well writes batch.",
+           [](const m& s) -> const value& { return s.socket_sends; });
   w.simple("switchboard_slow_consumer_closes_total", "counter", "Clients closed with 1008 for not reading fast enough.",
            [](const m& s) -> const value& { return s.slow_consumer_closes; });
   w.simple("switchboard_rate_limit_closes_total", "counter",

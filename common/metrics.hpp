@@ -99,6 +99,8 @@ struct worker_metrics {
   std::array<value, error_codes.size()> errors{};
   value bytes_received{};
   value bytes_sent{};
+  value frames_sent{};   // WebSocket frames handed to client sockets
+  value socket_sends{};  // sends that carried them to the kernel
   value slow_consumer_closes{};
   value rate_limit_closes{};
   std::array<value, auth_failure_reasons.size()> auth_failures{};  // upgrades (401, 403) and refreshes

@@ -30,8 +30,8 @@ Usage: scripts/bench.sh [options]
   --duration S      measured seconds of each message and connect-rate run
                     (default 30, --quick 5); hold keeps its connections S/2 s
   --only LIST       comma-separated scenarios to run (default: all):
-                    fanout-1k fanout-10k fanout-max direct rooms room-1k
-                    room-max hold connect-rate
+                    fanout-1k fanout-10k fanout-max direct direct-max
+                    publish-max rooms room-1k room-max hold connect-rate
   --workers N       worker processes of each server (default 2)
   --auth MODE       none (default), hs256, rs256 or es256: start Switchboard
                     with a fresh key of that kind (--auth-secret, or
@@ -62,7 +62,7 @@ EOF
 # ---------------------------------------------------------------- options
 
 command_line="scripts/bench.sh $*"
-all_scenarios=(fanout-1k fanout-10k fanout-max direct rooms room-1k room-max hold connect-rate)
+all_scenarios=(fanout-1k fanout-10k fanout-max direct direct-max publish-max rooms room-1k room-max hold connect-rate)
 targets=(switchboard)
 quick=0
 duration=""
@@ -143,6 +143,11 @@ scenario_args() {
     # rate is whatever the server, Redis and the load tester together allow.
     fanout-max) echo fanout -c 1000 -P 10 --closed -w 4 "${common[@]}" ;;
     direct) echo direct -c "$pairs_clients" -r "$pairs_clients" "${common[@]}" ;;
+    # Closed loop: 500 pairs, each sender keeps 16 direct messages unacknowledged.
+    direct-max) echo direct -c 1000 --closed -w 16 "${common[@]}" ;;
+    # One connection publishing room messages as fast as it can (64
+    # unacknowledged) to 10 rooms of 10.
+    publish-max) echo rooms --rooms 10 --room-size 10 -P 1 --closed -w 64 "${common[@]}" ;;
     rooms) echo rooms --rooms "$rooms" --room-size 10 -P 10 -r "$rooms" "${common[@]}" ;;
     room-1k) echo rooms --rooms 1 --room-size 1000 -P 10 -r 40 "${common[@]}" ;;
     # Closed loop into one room: how many publishes per second it takes.
@@ -159,6 +164,8 @@ describe() {
     fanout-10k) echo "broadcast to $big clients, 4/s from 10 publishers, 2 load processes" ;;
     fanout-max) echo "broadcast to 1000 clients as fast as it goes: 10 publishers, 4 unacknowledged each" ;;
     direct) echo "$((pairs_clients / 2)) pairs on different workers, $pairs_clients direct messages/s" ;;
+    direct-max) echo "500 pairs on different workers, as fast as it goes: 16 unacknowledged per sender" ;;
+    publish-max) echo "one connection publishing to 10 rooms of 10 as fast as it goes: 64 unacknowledged" ;;
     rooms) echo "$rooms rooms of 10, $rooms room messages/s from 10 senders outside the rooms" ;;
     room-1k) echo "one room of 1000, 40 room messages/s from 10 senders outside it" ;;
     room-max) echo "one room of 10, as fast as it goes: 10 senders, 4 unacknowledged each" ;;
@@ -449,6 +456,13 @@ run_one() {
     curl -s -m 2 "http://127.0.0.1:$server_port/metrics" >"$base.metrics" 2>/dev/null || true
   fi
   [ -s "$base.json" ] || { say "$target $scenario: the load tester printed no result (status $rc, see $base.log)"; return 0; }
+  # Frames per send over the whole run, from the server's own counters
+  # (null for the baseline, which has none).
+  local frames_per_send=null
+  if [ -s "$base.metrics" ]; then
+    frames_per_send=$(awk '/^switchboard_sent_frames_total/ {f += $NF} /^switchboard_socket_sends_total/ {s += $NF}
+      END {if (s > 0) printf "%.2f", f / s; else print "null"}' "$base.metrics")
+  fi
 
   # The server's CPU over the measured seconds: from the first progress line
   # of the measure phase to the last, divided by what the load tester
@@ -489,9 +503,11 @@ run_one() {
       }
       print "{" out "}"
     }' "$base.samples")
-  jq -c --arg target "$target" --arg scenario "$scenario" --arg auth "$auth" --argjson history "$history" --argjson server "$server_json" \
-     --arg load_avg "$(cut -d' ' -f1-3 /proc/loadavg)" --argjson status "$rc" \
-     '{target: $target, scenario: $scenario, auth: $auth, history: ($history == 1), status: $status, load_avg: $load_avg, server: $server, load: .}' \
+  jq -c --arg target "$target" --arg scenario "$scenario" --arg auth "$auth" --argjson history "$history" \
+     --argjson server "$server_json" --arg load_avg "$(cut -d' ' -f1-3 /proc/loadavg)" --argjson status "$rc" \
+     --argjson fps "$frames_per_send" \
+     '{target: $target, scenario: $scenario, auth: $auth, history: ($history == 1), status: $status,
+       load_avg: $load_avg, server: ($server + {frames_per_send: $fps}), load: .}' \
      "$base.json" >>"$out/results.jsonl"
 }
 
@@ -512,12 +528,12 @@ table_of() {
      elif .scenario == "connect-rate" then (if $s.cpu_us_per_delivery then "\(n($s.cpu_us_per_delivery; 0)) /cycle" else "—" end)
      else n($s.cpu_us_per_delivery; 2) end) as $cpu |
     (if $l.expected > 0 and $l.measured_s > 0 and $l.deliveries_per_s < 0.97 * $l.expected / $l.measured_s then " †" else "" end) as $behind |
-    "| \(.scenario) | \(if .scenario == "hold" or .scenario == "connect-rate" then "—" else n($l.deliveries_per_s; 0) + $behind end) | \(n($ratio; 4)) | \(ms($l.latency_ms.p50)) | \(ms($l.latency_ms.p99)) | \(ms($l.latency_ms.p99_9)) | \($cpu) | \(if $s.rss_kib_per_conn then "\(n($s.rss_kib_per_conn; 1)) KiB" else "—" end) | \(if $hs and $hs > 0 then n($hs; 0) else "—" end) | \(if $s.kernel_share then "\($s.kernel_share * 100 | round) %" else "—" end) | \(.load_avg | split(" ")[0]) |"
+    "| \(.scenario) | \(if .scenario == "hold" or .scenario == "connect-rate" then "—" else n($l.deliveries_per_s; 0) + $behind end) | \(n($ratio; 4)) | \(ms($l.latency_ms.p50)) | \(ms($l.latency_ms.p99)) | \(ms($l.latency_ms.p99_9)) | \($cpu) | \(if $s.rss_kib_per_conn then "\(n($s.rss_kib_per_conn; 1)) KiB" else "—" end) | \(if $hs and $hs > 0 then n($hs; 0) else "—" end) | \(if $s.kernel_share then "\($s.kernel_share * 100 | round) %" else "—" end) | \(n($s.frames_per_send; 1)) | \(.load_avg | split(" ")[0]) |"
   ' "$out/results.jsonl"
 }
 
-table_header='| scenario | deliveries/s | ratio | p50 | p99 | p99.9 | server CPU µs/delivery | RSS/conn | handshakes/s | kernel | load |
-| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |'
+table_header='| scenario | deliveries/s | ratio | p50 | p99 | p99.9 | server CPU µs/delivery | RSS/conn | handshakes/s | kernel | frames/send | load |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |'
 
 # Side by side: baseline/switchboard for costs, switchboard/baseline for rates.
 compare_table() {
@@ -594,7 +610,7 @@ echo "uptime at end: $(uptime)" >>"$out/machine.txt"
     compare_table
   fi
   echo
-  echo "CPU: server processes' utime+stime over the measured window per delivery (hold: per connection opened; connect-rate: per connect-ping-close cycle). Ratio: delivered/expected (hold: opened/planned; connect-rate: cycles completed/started). Latency: delivery from scheduled send (hold: handshake; connect-rate: cycle). Handshakes/s: over the connect phase (rooms: including the join; connect-rate: cycles/s). Kernel: share of the server's CPU (user+system over the whole run) spent in the kernel. Ceiling: the node/sb CPU ratio Switchboard would reach with no user-space CPU at all (baseline CPU over Switchboard's kernel CPU per delivery). Load: 1-minute load average when the run ended. †: fell behind, fewer deliveries arrived in the window than it owed (latency then includes the backlog)."
+  echo "CPU: server processes' utime+stime over the measured window per delivery (hold: per connection opened; connect-rate: per connect-ping-close cycle). Ratio: delivered/expected (hold: opened/planned; connect-rate: cycles completed/started). Latency: delivery from scheduled send (hold: handshake; connect-rate: cycle). Handshakes/s: over the connect phase (rooms: including the join; connect-rate: cycles/s). Kernel: share of the server's CPU (user+system over the whole run) spent in the kernel. Frames/send: WebSocket frames per send to client sockets over the whole run, from the server's /metrics (switchboard_sent_frames_total / switchboard_socket_sends_total). Ceiling: the node/sb CPU ratio Switchboard would reach with no user-space CPU at all (baseline CPU over Switchboard's kernel CPU per delivery). Load: 1-minute load average when the run ended. †: fell behind, fewer deliveries arrived in the window than it owed (latency then includes the backlog)."
 } >"$out/table.md"
 cat "$out/table.md"
 say "done in ${elapsed} s; results in $out"

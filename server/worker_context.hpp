@@ -23,8 +23,10 @@
 #include "server/net/backend_api.hpp"
 #include "server/net/expiry_wheel.hpp"
 #include "server/net/hub.hpp"
+#include "server/net/idle_watch.hpp"
 #include "server/net/room_service.hpp"
 #include "server/net/send_ring.hpp"
+#include "server/net/turn_writer.hpp"
 
 namespace switchboard {
 
@@ -37,7 +39,7 @@ struct worker_context {
         metrics(counters.slot(static_cast<std::size_t>(worker_index))),
         keys(c.channel_prefix),
         ids(protocol::make_worker_key()),
-        hub(metrics, sends),
+        hub(metrics),
         bus(ex, c, keys, ids.worker_key(), hub, metrics),
         history(bus, keys, c),
         messages(bus, history, keys, metrics),
@@ -47,8 +49,10 @@ struct worker_context {
         files(c.www_dir, c.static_max_bytes),
         admit(c),
         expiries(ex),
+        idle(ex, std::chrono::duration_cast<std::chrono::steady_clock::duration>(c.idle_timeout) / 2),
         client_rate(request_rate::of(c.client_rate, c.client_burst)),
-        no_sessions(ex) {
+        no_sessions(ex),
+        writes(ex, sends) {
     bus.registry().on_registered = [this] { rooms.restore(); };
     bus.registry().on_dead = [this](const std::string& worker) { rooms.sweep(worker); };
     bus.registry().report = [this] {
@@ -78,7 +82,7 @@ struct worker_context {
   metrics::worker_metrics& metrics;    // this worker's slot
   const redis_keys keys;
   protocol::client_id_generator ids;
-  send_ring sends;  // batches a fan-out's writes (before hub, which uses it)
+  send_ring sends;  // the writes of one turn in one system call (turn_writer's)
   switchboard::hub hub;
   switchboard::bus bus;
   history_store history;  // rooms that keep history (--history-rooms)
@@ -89,6 +93,7 @@ struct worker_context {
   const static_files files;
   admission admit;             // origin and token of every upgrade, and refreshes
   expiry_wheel expiries;       // closes sessions whose token ran out
+  idle_watch idle;             // pings silent peers, drops the ones that stay silent
   const request_rate client_rate;  // every session's request budget
   // Draining: /healthz answers 503. Stopping (after the drain notice): the
   // listener is closed and every session, new ones included, closes with 1001.
@@ -96,6 +101,8 @@ struct worker_context {
   bool stopping = false;
   std::size_t sessions = 0;  // ws_session objects alive, handshakes included
   event no_sessions;         // set while sessions == 0
+  // Last: destroyed first, with the sessions it still holds for its drain.
+  turn_writer writes;
 };
 
 }  // namespace switchboard

@@ -68,4 +68,8 @@ void client::send(std::span<const std::string_view> args) {
   if (is_up()) conn_->send(args);
 }
 
+void client::send_ignoring_reply(std::span<const std::string_view> args) {
+  if (is_up()) conn_->send_ignoring_reply(args);
+}
+
 }  // namespace switchboard::redis

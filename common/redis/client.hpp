@@ -62,6 +62,8 @@ class client {
   asio::awaitable<connection::result> transaction(std::span<const std::vector<std::string>> commands);
   // Queues a command whose reply goes to on_push; dropped while down.
   void send(std::span<const std::string_view> args);
+  // Queues a command in line with the requests, its reply dropped.
+  void send_ignoring_reply(std::span<const std::string_view> args);
 
  private:
   asio::awaitable<void> reconnect_loop();

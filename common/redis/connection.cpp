@@ -165,7 +165,14 @@ asio::awaitable<error_code> connection::run(push_handler on_push) {
 void connection::send(std::span<const std::string_view> args) {
   if (!open_) return;
   append_command(pending_out_, args);
-  start_write();
+  write_soon();
+}
+
+void connection::send_ignoring_reply(std::span<const std::string_view> args) {
+  if (!open_) return;
+  append_command(pending_out_, args);
+  waiters_.push_back({{}, std::chrono::steady_clock::now()});
+  write_soon();
 }
 
 asio::awaitable<connection::result> connection::request(std::span<const std::string_view> args) {
@@ -175,7 +182,7 @@ asio::awaitable<connection::result> connection::request(std::span<const std::str
       [this, args](auto handler) {
         append_command(pending_out_, args);
         waiters_.push_back({std::move(handler), std::chrono::steady_clock::now()});
-        start_write();
+        write_soon();
       },
       use_nothrow);
 }
@@ -198,9 +205,20 @@ asio::awaitable<connection::result> connection::transaction(std::span<const std:
         std::array<std::string_view, 1> exec{"EXEC"};
         append_command(pending_out_, exec);
         waiters_.push_back({std::move(handler), now});
-        start_write();
+        write_soon();
       },
       use_nothrow);
+}
+
+void connection::write_soon() {
+  if (write_posted_ || writing_) return;
+  // Once the handlers ready now have run: the commands that all of them
+  // make (the publishes of many sessions) leave in one write.
+  write_posted_ = true;
+  asio::post(ex_, [self = shared_from_this()] {
+    self->write_posted_ = false;
+    self->start_write();
+  });
 }
 
 void connection::start_write() {

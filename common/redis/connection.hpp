@@ -1,8 +1,9 @@
 #pragma once
 // One RESP connection to Redis over TCP or a unix socket. Asio does the I/O,
 // hiredis is the codec. Commands are pipelined: each is appended to the
-// write buffer at once, and Redis answers in order, so a FIFO of waiting
-// requests matches replies to requests.
+// write buffer at once, the buffer is written once per turn of the event
+// loop, and Redis answers in order, so a FIFO of waiting requests matches
+// replies to requests.
 
 #include <chrono>
 #include <deque>
@@ -44,6 +45,8 @@ class connection : public std::enable_shared_from_this<connection> {
 
   // Queues a command whose reply goes to the push handler.
   void send(std::span<const std::string_view> args);
+  // Queues a command in line with the requests, its reply dropped.
+  void send_ignoring_reply(std::span<const std::string_view> args);
 
   // Queues a command and waits for its reply. An error reply completes with
   // errc::server_error and the reply itself.
@@ -66,6 +69,8 @@ class connection : public std::enable_shared_from_this<connection> {
   };
 
   asio::awaitable<result> handshake_request(std::span<const std::string_view> args);
+  // Writes what is pending once this turn's handlers have run.
+  void write_soon();
   void start_write();
   void complete_front(error_code ec, reply_ptr reply);
   void fail(error_code ec);
@@ -81,6 +86,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::string pending_out_;   // commands not yet handed to the socket
   std::string in_flight_;     // the bytes of the one async_write in flight
   bool writing_ = false;      // at most one async_write in flight
+  bool write_posted_ = false; // a write_soon() is due
   bool open_ = false;
   error_code failure_;        // why the connection ended, once it has
   std::string peer_;

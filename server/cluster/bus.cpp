@@ -44,6 +44,7 @@ bus::bus(asio::any_io_executor ex, const config& cfg, const redis_keys& keys, st
       hello_channel_(keys.hello_channel()),
       local_(local),
       control_(ex, options_for(where_, "redis control")),
+      publishes_(ex, options_for(where_, "redis publisher")),
       pool_(ex, pool_options_for(cfg, where_), counters.pool),
       subscriber_(ex, options_for(where_, "redis subscriber"),
                   [this](std::string_view channel, std::string_view payload) { on_message(channel, payload); }),
@@ -60,6 +61,15 @@ bus::bus(asio::any_io_executor ex, const config& cfg, const redis_keys& keys, st
     update();
   };
   control_.on_down = [this](error_code) { update(); };
+  publishes_.on_up = [this] {
+    // Written before anything else on the connection.
+    for (auto text : preloaded_scripts_) {
+      std::array<std::string_view, 3> load{"SCRIPT", "LOAD", text};
+      publishes_.send_ignoring_reply(load);
+    }
+    update();
+  };
+  publishes_.on_down = [this](error_code) { update(); };
   subscriber_.on_ready = [this] {
     if (!subscriber_on_primary()) return;
     if (ever_ready_) {
@@ -81,6 +91,7 @@ bus::bus(asio::any_io_executor ex, const config& cfg, const redis_keys& keys, st
 void bus::start() {
   where_->start();
   control_.start();
+  publishes_.start();
   subscriber_.start();
   registry_.start();
   probe_.start();
@@ -99,6 +110,7 @@ void bus::stop() {
   registry_.stop();
   subscriber_.stop();
   pool_.close();
+  publishes_.stop();
   control_.stop();
 }
 
@@ -107,6 +119,7 @@ void bus::follow_primary() {
   // Nothing is acknowledged until the control connection is back, on the
   // new primary, and the registry's gate has seen every worker there.
   control_.reset_connection();
+  publishes_.reset_connection();
   pool_.drop_connections();
   probe_.verify_now();
   // Only the subscription held now is on the old primary: one the
@@ -138,7 +151,8 @@ bool bus::subscriber_on_primary() {
 }
 
 bool bus::ready() const {
-  return control_.is_up() && subscriber_.is_ready() && registry_.gate_open() && probe_.healthy();
+  return control_.is_up() && publishes_.is_up() && subscriber_.is_ready() && registry_.gate_open() &&
+         probe_.healthy();
 }
 
 bool bus::welcoming() const { return subscriber_.is_ready() && registry_.announced(); }
@@ -153,7 +167,7 @@ asio::awaitable<redis::connection::result> bus::publish_command(std::span<const 
   if (!ready()) co_return failed;
   auto sent_at = std::chrono::steady_clock::now();
   std::uint64_t moves = where_->moves();
-  auto result = co_await pool_.request(args);
+  auto result = co_await publishes_.request(args);
   // Answered after the primary moved: perhaps by the old one, whose
   // subscribers other workers have already left.
   if (where_->moves() != moves) co_return failed;

@@ -1,9 +1,9 @@
 #pragma once
-// The worker's side of the Redis bus: publishes envelopes over the command
-// pool, receives them on one subscriber connection and hands them to a
-// delivery sink (the hub). A control connection of its own carries the
-// liveness heartbeat, so that a pool busy with client traffic never makes a
-// live worker look dead.
+// The worker's side of the Redis bus: publishes envelopes on one pipelined
+// connection of their own (the ordered lane), receives them on one
+// subscriber connection and hands them to a delivery sink (the hub). A
+// control connection of its own carries the liveness heartbeat, so that
+// client traffic never makes a live worker look dead.
 // Publishing is refused (unavailable) unless a published message would
 // really reach every worker: see worker_registry.
 
@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/config.hpp"
 #include "common/event.hpp"
@@ -58,13 +59,19 @@ class bus {
   }
 
   // Publishes an envelope; errc::unavailable when not ready or on failure.
-  // A session has one request in flight at a time, so its publishes reach
-  // Redis in the order it sent them, whichever pooled connection each takes.
+  // Every publish of the worker goes down one pipelined connection, appended
+  // when called: publishes reach Redis in the order they were made, so a
+  // session's keep their order with many in flight (docs/architecture.md).
   asio::awaitable<error_code> publish(const std::string& channel, std::string_view envelope);
   // A publishing command of another shape (a room's history script),
   // through the same gate: errc::unavailable when not ready or when Redis
   // failed; an error reply comes back as errc::server_error with the reply.
   asio::awaitable<redis::connection::result> publish_command(std::span<const std::string_view> args);
+  // A script the publishing connection loads before any command on every
+  // connect, so that EVALSHAs on it never meet NOSCRIPT after Redis lost
+  // its scripts: a retry with EVAL could leave behind a later message's
+  // EVALSHA, out of order. `text` must outlive the bus.
+  void preload_script(std::string_view text) { preloaded_scripts_.push_back(text); }
   // Publishing commands (PUBLISH, the history script) in one MULTI/EXEC on
   // one connection: in order, and all of them or none. The reply is EXEC's,
   // one element per command.
@@ -96,6 +103,8 @@ class bus {
   std::string hello_channel_;
   delivery_sink& local_;
   redis::client control_;
+  redis::client publishes_;  // the ordered lane: PUBLISH and the history script
+  std::vector<std::string_view> preloaded_scripts_;
   redis::pool pool_;
   redis::subscriber subscriber_;
   worker_registry registry_;

@@ -111,7 +111,9 @@ history_store::history_store(bus& b, const redis_keys& keys, const config& cfg)
       size_(cfg.history_size),
       ttl_ms_(std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(cfg.history_ttl).count())),
       script_sha_(sha1_hex(history_script)),
-      random_(std::random_device{}()) {}
+      random_(std::random_device{}()) {
+  if (!rooms_.empty()) bus_.preload_script(history_script);
+}
 
 std::string history_store::new_epoch() {
   char text[17];
@@ -124,7 +126,8 @@ std::string history_store::new_epoch() {
 
 asio::awaitable<redis::connection::result> history_store::run(std::vector<std::string> args, bool publishing) {
   // By its SHA-1 first: the script's text travels only when Redis lacks it
-  // (a new or restarted Redis).
+  // (a new or restarted Redis; the publishing connection loads it on
+  // connect, so there only a SCRIPT FLUSH meanwhile brings NOSCRIPT).
   std::vector<std::string_view> argv{"EVALSHA", script_sha_, "2"};
   argv.insert(argv.end(), args.begin(), args.end());
   for (int attempt = 0;; ++attempt) {

@@ -1,23 +1,23 @@
 #pragma once
 // The TCP socket under a session's WebSocket stream, with writes gathered.
 //
-// Beast writes one frame at a time and waits for each to complete, so a
-// client with ten frames queued costs ten system calls. Here a write that
-// finds nothing ahead of it goes straight to the kernel; otherwise, or when
-// the owner has corked the socket because more frames follow, it copies its
-// bytes into an outbound buffer and completes, and the buffer goes to the
-// kernel in one send. Beast's own writes (handshake, pong, ping, close) go
-// the same way, in order, and are never held back by a cork for long: the
-// owner uncorks with its last queued frame.
+// The session hands it its text frames in runs (write_text_frames): all
+// frames a client has pending when the worker's turn ends, each framed here
+// (RFC 6455, a server's unmasked frames) and sent together in one sendmsg,
+// header and payload in place. Beast's own writes (handshake, pong, ping,
+// close) go through async_write_some, each whole, in the same byte order. A
+// write that finds nothing ahead of it goes straight to the kernel; what the
+// kernel does not take is copied into an outbound buffer that goes out when
+// the socket is writable, and later writes queue behind it.
 //
-// While the worker's send_ring batches (a fan-out), the write that would go
-// straight to the kernel is queued on the ring instead, with its buffers in
-// place, and reaches the kernel with the batch's other writes in one system
-// call; what the kernel does not take is gathered as above.
+// While the worker's send_ring batches, the send that would go straight to
+// the kernel is queued on the ring instead and reaches the kernel with the
+// batch's other sends in one system call.
 //
-// Past `held_bytes_limit` of unsent bytes a write does not complete until the
-// kernel has taken some, so a client that stops reading backs up into the
-// session's own queue, where the slow-consumer bound applies.
+// Past `held_bytes_limit` of unsent bytes Beast's writes do not complete
+// until the kernel has taken some, and has_room() is false, so a client that
+// stops reading backs up into the session's own queue, where the
+// slow-consumer bound applies.
 
 #include <sys/uio.h>
 
@@ -25,7 +25,9 @@
 #include <cerrno>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "common/metrics.hpp"
 #include "common/net.hpp"
 #include "server/net/send_ring.hpp"
 
@@ -45,18 +47,38 @@ class coalescing_socket {
   // Unsent bytes beyond which a write waits for the kernel.
   static constexpr std::size_t held_bytes_limit = 64 * 1024;
 
+  using frame_ptr = std::shared_ptr<const std::string>;
+
+  // Frames in one run at most: a header and a payload each, well inside the
+  // kernel's limit of 1,024 buffers per sendmsg.
+  static constexpr std::size_t max_frames_per_send = 256;
+
   // Takes over `socket`'s descriptor; `ex` must be its io_context's. With a
   // `ring`, writes made while it batches go to the kernel with the batch.
-  coalescing_socket(tcp::socket socket, const executor_type& ex, send_ring* ring = nullptr)
-      : state_(std::make_shared<state>(std::move(socket), ex, ring)) {}
+  // `sends`, when given, counts the sends that carry bytes to the kernel.
+  coalescing_socket(tcp::socket socket, const executor_type& ex, send_ring* ring = nullptr,
+                    metrics::value* sends = nullptr)
+      : state_(std::make_shared<state>(std::move(socket), ex, ring, sends)) {}
 
   executor_type get_executor() noexcept { return state_->socket.get_executor(); }
   socket_type& next_layer() noexcept { return state_->socket; }
   lowest_layer_type& lowest_layer() noexcept { return state_->socket.lowest_layer(); }
 
-  // While corked, writes gather without being sent (until the limit).
-  // Uncorking does not send by itself: the next write does.
-  void cork(bool on) noexcept { state_->corked = on; }
+  // Sends `frames` (at most max_frames_per_send), each as one WebSocket
+  // text frame, in one send behind everything written before. Dropped once
+  // the socket failed or is torn down.
+  void write_text_frames(std::vector<frame_ptr> frames);
+  // Unsent bytes are below held_bytes_limit (or the socket failed: writes
+  // are dropped at once).
+  bool has_room() const noexcept;
+  // How many more bytes may be handed over before has_room() turns false.
+  std::size_t room_bytes() const noexcept;
+  // Calls `next` once has_room() holds again; one waiter at a time.
+  template <class F>
+  void when_room(F next) {
+    state_->room = once_callback<>(std::move(next));
+  }
+  bool failed() const noexcept { return bool(state_->failed); }
 
   template <class MutableBufferSequence, class ReadToken>
   auto async_read_some(const MutableBufferSequence& buffers, ReadToken&& token) {
@@ -74,17 +96,19 @@ class coalescing_socket {
           const std::size_t n = asio::buffer_size(buffers);
           beast::buffers_suffix<ConstBufferSequence> rest(buffers);
           error_code ec;
-          if (!st->corked && !st->in_flight && st->pending.empty()) {
+          if (!st->in_flight && st->pending.empty()) {
             // Nothing ahead of these bytes: in a fan-out, join the batch
             // that goes to the kernel in one call; otherwise send at once.
             // Either way only what the kernel does not take is copied.
             using batched_write = ring_write<ConstBufferSequence, decltype(handler)>;
             if (st->ring && st->ring->batching() && batched_write::fits(buffers)) {
               st->in_flight = true;
+              state::count_send(*st);
               st->ring->send(st->socket.native_handle(),
                              std::make_unique<batched_write>(st, buffers, std::move(handler), n));
               return;
             }
+            state::count_send(*st);
             rest.consume(st->socket.send(buffers, 0, ec));
           }
           finish_write(st, ec, rest, std::move(handler), n);
@@ -97,6 +121,7 @@ class coalescing_socket {
   template <class TeardownHandler>
   friend void async_teardown(beast::role_type role, coalescing_socket& socket, TeardownHandler&& handler) {
     auto st = socket.state_;
+    st->torn_down = true;
     state::after_sent(st, once_callback<>([st, role, handler = std::forward<TeardownHandler>(handler)]() mutable {
       beast::websocket::async_teardown(role, st->socket, std::move(handler));
     }));
@@ -132,30 +157,42 @@ class coalescing_socket {
   };
 
   struct state {
-    state(tcp::socket s, const executor_type& ex, send_ring* r);
+    state(tcp::socket s, const executor_type& ex, send_ring* r, metrics::value* sends);
 
-    // After bytes were appended to `pending`: sends unless corked (or full).
-    // True when the write may complete now, false when it must wait until
-    // the kernel has taken enough.
+    // After bytes were appended to `pending`: sends them when nothing is in
+    // flight. True when the write may complete now, false when it must wait
+    // until the kernel has taken enough.
     static bool gathered(const std::shared_ptr<state>& self);
     // Runs `next` once everything gathered has been handed to the kernel.
     static void after_sent(const std::shared_ptr<state>& self, once_callback<> next);
     static void flush(const std::shared_ptr<state>& self);
+    // Once nothing is in flight: calls whoever waits for room, or for the
+    // last bytes to be handed over.
+    static void settle(const std::shared_ptr<state>& self);
     // Every later write fails with `ec`; the pending read ends too.
     static void fail(const std::shared_ptr<state>& self, error_code ec);
     static void on_sent(const std::shared_ptr<state>& self, error_code ec);
+    // One more send that carries bytes to the kernel.
+    static void count_send(const state& self) {
+      if (self.sends) metrics::add(*self.sends);
+    }
+    bool room_left() const noexcept { return failed || pending.size() + sending.size() < held_bytes_limit; }
 
     socket_type socket;
     send_ring* const ring;
+    metrics::value* const sends;
     std::string pending;  // gathered, not yet handed to the kernel
     std::string sending;  // the bytes of the one send in flight
     error_code failed;    // a send failed: every later write fails with this
-    bool corked = false;
     bool in_flight = false;  // a send (batched or not) has the socket's bytes
+    bool torn_down = false;  // the close handshake is over: no more frames
     once_callback<error_code, std::size_t> held;  // a write waiting for the kernel
     std::size_t held_size = 0;                    // what `held` wrote
     once_callback<> drained;                      // waits for the last bytes
+    once_callback<> room;                         // waits for has_room()
   };
+
+  class frame_run;
 
   // The end of a write once the kernel has taken what it would (`rest` is the
   // remainder): the rest is gathered, and the write completes or waits.

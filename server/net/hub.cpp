@@ -67,10 +67,7 @@ void hub::hand(recipient& who, protocol::scope kind, std::string_view target,
 void hub::deliver(protocol::scope kind, std::string_view target, const std::shared_ptr<const std::string>& frame,
                   std::uint64_t offset) {
   auto& delivered = metrics_.deliveries[static_cast<std::size_t>(kind)];
-  // A broadcast, room or user delivery hands one frame to many sockets:
-  // their writes go out together.
   auto to_all = [&](const std::vector<recipient*>& members) {
-    send_ring::batch batch(sends_);
     if (holds_.empty()) {
       for (auto* member : members) member->send(frame);
     } else {
@@ -80,7 +77,6 @@ void hub::deliver(protocol::scope kind, std::string_view target, const std::shar
   };
   switch (kind) {
     case protocol::scope::broadcast: {
-      send_ring::batch batch(sends_);
       for (auto& [id, c] : clients_) c.who->send(frame);
       metrics::add(delivered, clients_.size());
       break;
@@ -96,8 +92,6 @@ void hub::deliver(protocol::scope kind, std::string_view target, const std::shar
       break;
     case protocol::scope::user: {
       auto [first, last] = users_.equal_range(target);
-      if (first == last) break;
-      send_ring::batch batch(sends_);
       for (auto it = first; it != last; ++it) {
         hand(*it, kind, target, frame, offset);
         metrics::add(delivered);
@@ -111,7 +105,6 @@ void hub::deliver(protocol::scope kind, std::string_view target, const std::shar
       auto subject = target.substr(0, space);
       auto it = watchers_.find(target.substr(space + 1));
       if (it == watchers_.end()) break;
-      send_ring::batch batch(sends_);
       for (auto* watcher : it->second) {
         if (watcher->id() == subject) continue;
         watcher->send(frame);

@@ -18,7 +18,6 @@
 #include "common/net.hpp"
 #include "server/cluster/delivery_sink.hpp"
 #include "server/net/recipient.hpp"
-#include "server/net/send_ring.hpp"
 
 namespace switchboard {
 
@@ -31,16 +30,15 @@ using room_map = std::unordered_map<std::string, std::vector<recipient*>, string
 
 class hub final : public delivery_sink {
  public:
-  hub(metrics::worker_metrics& counters, send_ring& sends) : metrics_(counters), sends_(sends) {}
+  explicit hub(metrics::worker_metrics& counters) : metrics_(counters) {}
 
   // Recipients register once their id is known and deregister when they
   // end, after leaving their rooms; the hub holds no ownership.
   void add(recipient& who);
   void remove(recipient& who);
 
-  // Hands `frame` to the local recipients that `kind`/`target` name. The
-  // writes of a broadcast or room delivery reach the kernel together, in one
-  // system call; a direct message's single write goes on its own.
+  // Hands `frame` to the local recipients that `kind`/`target` name. Each
+  // only queues it: the worker's turn_writer sends them.
   void deliver(protocol::scope kind, std::string_view target, const std::shared_ptr<const std::string>& frame,
                std::uint64_t offset = 0) override;
 
@@ -115,7 +113,6 @@ class hub final : public delivery_sink {
   // Few at a time and each for a round trip to Redis: a vector.
   std::vector<held> holds_;
   metrics::worker_metrics& metrics_;
-  send_ring& sends_;
 };
 
 }  // namespace switchboard

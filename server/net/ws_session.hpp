@@ -1,8 +1,10 @@
 #pragma once
-// One WebSocket client. Reading: one message at a time, the next read starts
-// once the request it carried is answered, so answers keep request order.
-// Writing: a queue bounded in bytes, drained one frame per Beast write; the
-// frames queued together reach the kernel in one send (coalescing_socket).
+// One WebSocket client. Reading: on while requests wait on Redis, up to
+// --max-inflight-requests of them (then reading pauses); their answers leave
+// in request order (answer_order), and a join, leave or refresh is waited
+// for before the next request is read. Writing: a queue bounded in bytes; once per turn of the worker's loop
+// (turn_writer) everything queued goes to the socket in one send
+// (coalescing_socket).
 //
 // Shaped for tens of thousands of idle clients per worker: callbacks rather
 // than coroutines, so an idle session holds one pending read into a small
@@ -23,15 +25,22 @@
 #include "common/protocol/request.hpp"
 #include "common/request_budget.hpp"
 #include "server/net/admission.hpp"
+#include "server/net/answer_order.hpp"
 #include "server/net/coalescing_socket.hpp"
 #include "server/net/expiry_wheel.hpp"
+#include "server/net/idle_watch.hpp"
 #include "server/net/recipient.hpp"
+#include "server/net/turn_writer.hpp"
 
 namespace switchboard {
 
 struct worker_context;
 
-class ws_session final : public recipient, public expiring, public std::enable_shared_from_this<ws_session> {
+class ws_session final : public recipient,
+                         public expiring,
+                         public watched,
+                         public pending_writer,
+                         public std::enable_shared_from_this<ws_session> {
  public:
   ws_session(tcp::socket socket, worker_context& ctx);
   ~ws_session();
@@ -55,36 +64,53 @@ class ws_session final : public recipient, public expiring, public std::enable_s
 
   // The token's deadline has passed: closes with 4001.
   void expire() override;
+  // The worker's idle watch asks: pings a silent peer, drops one that stayed silent.
+  void idle_tick() override;
 
  private:
   void on_accepted(error_code ec, std::optional<std::int64_t> deadline);
   void read_message();
   void on_message_start(error_code ec, std::size_t n);
   void on_message_rest(error_code ec, std::size_t n);
-  // Answers one complete message; reading resumes when the answer is queued.
+  // Answers one complete message, or starts the request it carries.
   void on_message(std::string_view text);
+  // `frame` answers request `t`; it leaves once every earlier one has.
+  void answer(answer_order::ticket t, std::string frame);
+  // Request `t` was answered without Redis / has finished.
+  void finish_on_the_spot(answer_order::ticket t);
+  void finish_request(answer_order::ticket t);
+  // Runs request `t`; `alone` ones are waited for before the next read.
+  void start(protocol::request req, answer_order::ticket t, bool alone);
+  // Whether another request may be read now.
+  bool may_read() const;
+  // Reads the next message, or pauses reading until a request finishes.
+  void read_next();
   // Why the connection's token (or the operator) does not allow `req`;
   // nullopt when it is allowed.
   std::optional<std::string_view> forbidden(const protocol::request& req) const;
   // The requests that wait on Redis.
-  asio::awaitable<void> serve(protocol::request req);
-  asio::awaitable<void> refresh(const protocol::request& req);
-  asio::awaitable<void> join(const protocol::request& req);
-  asio::awaitable<void> history(const protocol::request& req);
+  asio::awaitable<void> serve(protocol::request req, answer_order::ticket t);
+  asio::awaitable<void> refresh(answer_order::ticket t, const protocol::request& req);
+  asio::awaitable<void> join(answer_order::ticket t, const protocol::request& req);
+  asio::awaitable<void> history(answer_order::ticket t, const protocol::request& req);
   // The first request ends the hold of the personal room (room_service::
   // hold_personal), unless it is the join that recovers it.
   void end_personal_hold(const protocol::request* req);
-  asio::awaitable<void> publish(protocol::scope scope, const protocol::request& req, std::string_view target);
-  void answer_error(protocol::error_kind kind, std::string_view message, const std::optional<std::string>& ref);
+  asio::awaitable<void> publish(answer_order::ticket t, protocol::scope scope, const protocol::request& req,
+                                std::string_view target);
+  void answer_error(answer_order::ticket t, protocol::error_kind kind, std::string_view message,
+                    const std::optional<std::string>& ref);
   // With the kind's own message (describe()).
-  void answer_error(protocol::error_kind kind, const std::optional<std::string>& ref);
+  void answer_error(answer_order::ticket t, protocol::error_kind kind, const std::optional<std::string>& ref);
   // The read side is over: the session leaves the hub and its rooms.
   void end(const error_code& why);
   // The close code this session ended with, for metrics.
   int close_code_after(const error_code& why) const;
 
-  void write_next();
-  void on_written(error_code ec, std::size_t n);
+  // Puts the session on this turn's drain, once.
+  void mark_pending();
+  // The drain: the queued frames to the socket, then the close frame if due.
+  void write_pending() override;
   void begin_close(websocket::close_reason reason);
 
   // Allocated only once the session starts closing.
@@ -93,6 +119,12 @@ class ws_session final : public recipient, public expiring, public std::enable_s
     websocket::close_reason reason;
     asio::steady_timer deadline;  // a close that does not finish in time ends the socket
     bool frame_started = false;   // async_close is under way
+  };
+  // A request that runs alone, read while earlier ones were in flight: it
+  // starts when they have finished.
+  struct parked_request {
+    protocol::request req;
+    answer_order::ticket t;
   };
 
   // Most requests fit here; a longer message continues in long_message_.
@@ -106,14 +138,21 @@ class ws_session final : public recipient, public expiring, public std::enable_s
   std::string user_;  // the token's sub; empty when anonymous
   std::shared_ptr<const auth::permissions> grants_;  // shared by equal tokens; null when anonymous
   request_budget budget_;
-  frame_queue queue_;                            // not counting the frame being written
-  std::shared_ptr<const std::string> writing_;   // the frame Beast is writing, if any
+  frame_queue queue_;  // not yet handed to the socket
+  answer_order answers_;  // of the requests in flight
   std::unique_ptr<closing_state> closing_;
+  std::unique_ptr<parked_request> parked_;
   std::unique_ptr<beast::flat_buffer> long_message_;
   std::array<char, short_message_bytes> short_message_;
   bool ended_ = false;         // the read side is over
   bool write_failed_ = false;  // nothing more can be written
   bool personal_held_ = false;  // until the first request
+  bool marked_ = false;        // on this turn's drain
+  bool heard_ = false;         // the peer sent something since the last idle tick
+  bool pinged_ = false;        // and was pinged at the last one
+  bool peer_closed_ = false;   // the peer's close frame has arrived
+  bool read_paused_ = false;   // no read pending: too many requests in flight, or one that runs alone
+  bool waiting_alone_ = false; // a join, leave or refresh is in flight
 };
 
 }  // namespace switchboard

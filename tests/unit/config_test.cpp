@@ -114,6 +114,7 @@ TEST_F(config_test, defaults) {
   EXPECT_EQ(cfg.node, host[0] != '\0' ? std::string(host) : std::string("node"));
   EXPECT_EQ(cfg.max_message_bytes, 64u * 1024);
   EXPECT_EQ(cfg.send_queue_bytes, 4u * 1024 * 1024);
+  EXPECT_EQ(cfg.max_inflight_requests, 32u);
   EXPECT_EQ(cfg.channel_prefix, "sb:");
   EXPECT_EQ(cfg.max_rooms_per_connection, 256u);
   EXPECT_EQ(cfg.liveness_timeout, 3000ms);
@@ -215,6 +216,7 @@ TEST_F(config_test, bad_values_name_the_flag) {
       {{"--redis", "http://x"}, "--redis"},
       {{"--max-message-bytes", "12XB"}, "--max-message-bytes"},
       {{"--max-message-bytes", "1"}, "--max-message-bytes"},
+      {{"--max-inflight-requests", "0"}, "--max-inflight-requests"},
       {{"--send-queue-bytes", "lots"}, "--send-queue-bytes"},
       {{"--bind", "nonsense"}, "--bind"},
       {{"--log-level", "loud"}, "--log-level"},

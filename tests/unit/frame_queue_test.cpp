@@ -61,5 +61,30 @@ TEST(frame_queue, survives_long_interleaved_use) {
   EXPECT_EQ(next_in, next_out);
 }
 
+TEST(frame_queue, take_hands_over_the_front_in_order) {
+  frame_queue q;
+  for (int i = 0; i < 5; ++i) q.push(frame(std::to_string(i)));
+  auto first = q.take(3, 1000);
+  ASSERT_EQ(first.size(), 3u);
+  EXPECT_EQ(*first[0], "0");
+  EXPECT_EQ(*first[2], "2");
+  EXPECT_EQ(q.bytes(), 2u);
+  auto rest = q.take(10, 1000);
+  ASSERT_EQ(rest.size(), 2u);
+  EXPECT_EQ(*rest[1], "4");
+  EXPECT_TRUE(q.empty());
+  EXPECT_EQ(q.bytes(), 0u);
+}
+
+TEST(frame_queue, take_stops_at_the_byte_budget_but_takes_at_least_one) {
+  frame_queue q;
+  q.push(frame(std::string(10, 'a')));
+  q.push(frame(std::string(10, 'b')));
+  q.push(frame(std::string(10, 'c')));
+  EXPECT_EQ(q.take(10, 25).size(), 2u);
+  EXPECT_EQ(q.take(10, 5).size(), 1u) << "a frame larger than the budget still goes alone";
+  EXPECT_TRUE(q.empty());
+}
+
 }  // namespace
 }  // namespace switchboard

@@ -46,8 +46,7 @@ class hub_test : public ::testing::Test {
   }
 
   metrics::worker_metrics counters_{};
-  send_ring sends_;
-  hub hub_{counters_, sends_};
+  hub hub_{counters_};
   // a and c are two connections of alice; b is anonymous.
   kept_frames a_{"a", "alice"}, b_{"b"}, c_{"c", "alice"};
 };
