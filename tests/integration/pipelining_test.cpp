@@ -109,6 +109,63 @@ TEST_F(cluster_test, past_the_inflight_bound_a_session_stops_reading_and_its_nei
   EXPECT_EQ(received(), count);
 }
 
+// A recovering join read behind requests still in flight waits for them: its
+// ack, the stored messages and the live ones held meanwhile come after the
+// earlier answers and before the later ones, each message once, in order.
+TEST_F(cluster_test, a_recovering_join_behind_pipelined_requests_keeps_answers_and_messages_in_order) {
+  start_server({.extra_flags = {"--client-rate", "0", "--history-rooms", "chat:*", "--history-size", "5000"}});
+  ws_client sender = connect_on(1);
+  ws_client first = connect_on(0);
+  first.send_json({{"type", "join"}, {"room", "chat:h"}, {"ref", "j"}});
+  json joined = first.next_answer();
+  ASSERT_EQ(joined.value("type", ""), "ack") << joined.dump();
+  // Sent at once: they flow all through the join, some held by it.
+  constexpr int count = 3000;
+  for (int i = 0; i < count; ++i) sender.send_json({{"type", "room"}, {"room", "chat:h"}, {"data", i}});
+  // The first member sees a few messages, then a second connection comes
+  // back from the last one it saw while the sender goes on.
+  json seen;
+  for (int i = 0; i < 50; ++i) seen = first.next_of_type("message");
+  ws_client member = connect_on(0);
+  constexpr int before = 20;
+  // Pages of the room's history: slower for Redis than the join's steps.
+  for (int i = 0; i < before; ++i)
+    member.send_json({{"type", "history"}, {"room", "chat:h"}, {"ref", "p" + std::to_string(i)}, {"limit", 3000}});
+  member.send_json({{"type", "join"},
+                    {"room", "chat:h"},
+                    {"ref", "j"},
+                    {"since", {{"offset", seen["offset"]}, {"epoch", seen["epoch"]}}}});
+  for (int i = 0; i < before; ++i)
+    member.send_json({{"type", "ping"}, {"ref", "g" + std::to_string(i)}});
+
+  std::vector<json> answers;
+  std::uint64_t next_offset = seen["offset"].get<std::uint64_t>() + 1;
+  const std::uint64_t last_offset = next_offset - 1 - seen["data"].get<std::uint64_t>() + count - 1;
+  bool acked = false;
+  while (next_offset <= last_offset || answers.size() < 2 * before + 1) {
+    json frame = member.next(20s);
+    if (frame.value("type", "") == "message") {
+      ASSERT_TRUE(acked) << "a message of the room came before the join's ack: " << frame.dump();
+      ASSERT_EQ(frame["offset"].get<std::uint64_t>(), next_offset) << frame.dump();
+      ++next_offset;
+      continue;
+    }
+    if (frame.value("ref", "") == "j") {
+      ASSERT_EQ(frame.value("recovered", false), true) << frame.dump();
+      acked = true;
+    }
+    answers.push_back(frame);
+  }
+  ASSERT_EQ(answers.size(), 2u * before + 1);
+  for (int i = 0; i < before; ++i) {
+    EXPECT_EQ(answers[i].value("type", ""), "history") << answers[i].dump().substr(0, 200);
+    EXPECT_EQ(answers[i].value("ref", ""), "p" + std::to_string(i));
+  }
+  EXPECT_EQ(answers[before].value("ref", ""), "j");
+  for (int i = 0; i < before; ++i)
+    expect_answer(answers[before + 1 + i], {{"type", "pong"}, {"ref", "g" + std::to_string(i)}}, before + 1 + i);
+}
+
 TEST_F(cluster_test, a_burst_from_one_redis_read_reaches_two_hundred_local_members_in_order) {
   start_server({.extra_flags = {"--client-rate", "0"}});
   constexpr int members = 200;
