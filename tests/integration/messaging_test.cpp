@@ -228,13 +228,18 @@ TEST_F(cluster_test, slow_consumer_is_closed_and_nobody_else_is_slowed) {
     a0.send_json({{"type", "broadcast"}, {"ref", i}, {"data", {{"seq", i}, {"pad", pad}}}});
   // The slow client reads again as soon as the server has given up on it,
   // well within the server's 5 s grace for the close frame, however slow
-  // this machine is. Waiting pumps the loop, so the other clients keep up.
+  // this machine is. Waiting pumps the loop, so the other clients keep up;
+  // the scrape blocks it, so it takes at most a fifth of the time (on a
+  // loaded machine under ASan one scrape can take most of a second, and
+  // scraping every 50 ms then starved the sender).
   auto next_scrape = std::chrono::steady_clock::now();
   ASSERT_TRUE(loop_.run_until(
       [&] {
-        if (std::chrono::steady_clock::now() < next_scrape) return false;
-        next_scrape += 50ms;
+        auto started = std::chrono::steady_clock::now();
+        if (started < next_scrape) return false;
         auto metrics = parse_exposition(http_get(server().port(), "/metrics").body);
+        auto took = std::chrono::steady_clock::now() - started;
+        next_scrape = started + std::max<std::chrono::steady_clock::duration>(50ms, 5 * took);
         return metrics.value("switchboard_slow_consumer_closes_total", "test-node", 0) >= 1 ||
                metrics.value("switchboard_slow_consumer_closes_total", "test-node", 1) >= 1;
       },

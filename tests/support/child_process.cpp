@@ -29,8 +29,15 @@ std::vector<pid_t> live_children(pid_t parent) {
     auto [end, err] = std::from_chars(name.data(), name.data() + name.size(), candidate);
     if (err != std::errc{} || end != name.data() + name.size()) continue;
     // The command name may hold spaces and parentheses: parse after the last ')'.
-    std::ifstream file(entry.path() / "stat");
-    std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    // Any process of the machine may exit while its stat is read: libstdc++
+    // then throws from the stream's underflow (ESRCH).
+    std::string text;
+    try {
+      std::ifstream file(entry.path() / "stat");
+      text.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+    } catch (const std::ios_base::failure&) {
+      continue;
+    }
     auto close = text.rfind(')');
     if (close == std::string::npos) continue;
     std::istringstream fields(text.substr(close + 1));
