@@ -229,9 +229,8 @@ TEST_F(cluster_test, slow_consumer_is_closed_and_nobody_else_is_slowed) {
   // The slow client reads again as soon as the server has given up on it,
   // well within the server's 5 s grace for the close frame, however slow
   // this machine is. Waiting pumps the loop, so the other clients keep up;
-  // the scrape blocks it, so it takes at most a fifth of the time (on a
-  // loaded machine under ASan one scrape can take most of a second, and
-  // scraping every 50 ms then starved the sender).
+  // the scrape blocks it, so it takes at most a fifth of the time (under
+  // ASan on a loaded machine the test process is what limits the sender).
   auto next_scrape = std::chrono::steady_clock::now();
   ASSERT_TRUE(loop_.run_until(
       [&] {
