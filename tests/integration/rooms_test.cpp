@@ -140,7 +140,7 @@ TEST_F(cluster_test, a_disconnect_leaves_every_room) {
   }
   // Closed by going out of scope; its worker cleans up asynchronously.
   bool gone = loop_.run_until(
-      [&] { return redis().command({"EXISTS", "sb:room-workers:r1", "sb:room-workers:r2"}) == "0"; }, 10s);
+      [&] { return redis().command({"EXISTS", "sb:room-workers:{r1}", "sb:room-workers:{r2}"}) == "0"; }, 10s);
   EXPECT_TRUE(gone) << "presence still lists the disconnected client";
   EXPECT_TRUE(presence(watcher, "r1").empty());
   EXPECT_TRUE(presence(watcher, "r2").empty());
@@ -290,7 +290,7 @@ TEST_F(cluster_test, members_of_a_killed_worker_vanish_from_presence) {
   EXPECT_TRUE(wait_presence(loop_, survivor, "k", ids_of({&survivor}), 10s, &took));
   std::cout << "members of a SIGKILLed worker left presence after " << took.count() << " ms\n";
   // The sweep removes what the dead worker left in Redis.
-  EXPECT_TRUE(loop_.run_until([&] { return redis().command({"SCARD", "sb:room-workers:k"}) == "1"; }, 10s));
+  EXPECT_TRUE(loop_.run_until([&] { return redis().command({"SCARD", "sb:room-workers:{k}"}) == "1"; }, 10s));
 }
 
 TEST_F(cluster_test, two_nodes_form_one_cluster_for_every_scope) {
