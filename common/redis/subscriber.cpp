@@ -72,6 +72,14 @@ asio::awaitable<error_code> subscriber::place(std::string channel, std::string h
     it->second = address;
   }
   if (moving) moving_.insert(channel);
+  // A shard's connection made just now is still connecting: a wanted
+  // channel would be subscribed once it is up, but the caller waits for
+  // the confirmation, so wait for the connection first (a short while).
+  asio::steady_timer pause(ex_);
+  for (int waited = 0; !link.is_connected() && waited < connect_wait_steps; ++waited) {
+    pause.expires_after(std::chrono::milliseconds(10));
+    co_await pause.async_wait(use_nothrow);
+  }
   error_code ec = co_await link.subscribe(channel);
   check_ready();
   co_return ec;

@@ -64,6 +64,9 @@ class subscriber {
   std::size_t shard_connections() const;
 
  private:
+  // 10 ms each: how long a subscribe waits for a shard's new connection.
+  static constexpr int connect_wait_steps = 100;
+
   // A shard's connection, made the first time a channel's slot leads to it;
   // kept (and idle) when its channels move away.
   channel_subscriber& link_at(const std::string& host, std::uint16_t port);
