@@ -207,7 +207,7 @@ TEST_F(cluster_test, subscriptions_follow_membership_through_churn) {
 
   std::set<std::string> expected;
   for (const auto& rooms_of_client : joined)
-    for (const auto& room : rooms_of_client) expected.insert("sb:room:" + room);
+    for (const auto& room : rooms_of_client) expected.insert("sb:room:{" + room + "}");
   // Closed clients' rooms are left asynchronously: poll until it settles.
   std::set<std::string> held;
   loop_.run_until(
@@ -219,7 +219,7 @@ TEST_F(cluster_test, subscriptions_follow_membership_through_churn) {
   EXPECT_EQ(held, expected);
   // Presence agrees with the bookkeeping, room by room.
   for (const auto& channel : expected) {
-    std::string room = channel.substr(std::string("sb:room:").size());
+    std::string room = channel.substr(std::string("sb:room:{").size(), channel.size() - std::string("sb:room:{}").size());
     std::vector<std::string> want;
     for (std::size_t i = 0; i < clients.size(); ++i)
       if (joined[i].contains(room)) want.push_back(clients[i].id());
