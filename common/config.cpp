@@ -68,6 +68,7 @@ auth::verifier_config verifier_settings(const config& cfg) {
 }
 
 std::string describe_redis(const config& cfg) {
+  if (cfg.redis_cluster) return cfg.redis_cluster->describe();
   return cfg.redis_sentinel ? cfg.redis_sentinel->describe() : cfg.redis.describe();
 }
 

@@ -13,6 +13,7 @@
 
 #include "common/log.hpp"
 #include "common/redis/endpoint.hpp"
+#include "common/redis/cluster_seeds.hpp"
 #include "common/redis/sentinel_group.hpp"
 #include "common/redis/pool.hpp"
 
@@ -30,6 +31,8 @@ struct config {
   redis::endpoint redis;  // a single Redis (redis://, unix://)
   // Set for sentinel://: the primary is asked of the group, and `redis` is unused.
   std::optional<redis::sentinel_group> redis_sentinel;
+  // Set for cluster://: the nodes the slot map is first asked of.
+  std::optional<redis::cluster_seeds> redis_cluster;
   std::string node;  // default: the host name
   // 64 KiB holds any chat message; bigger payloads belong in object storage.
   std::size_t max_message_bytes = 64 * 1024;

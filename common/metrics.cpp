@@ -191,7 +191,7 @@ std::string shared_text::load() const {
 
 void reset_gauges(worker_metrics& m) {
   m.redis_primary.store({});
-  for (value* gauge : {&m.connections_open, &m.queued_bytes, &m.subscriptions, &m.healthy, &m.pool.all, &m.pool.idle,
+  for (value* gauge : {&m.connections_open, &m.queued_bytes, &m.subscriptions, &m.shard_subscribers, &m.healthy, &m.pool.all, &m.pool.idle,
                        &m.pool.in_use, &m.pool.waiting})
     set(*gauge, 0);
 }
@@ -262,12 +262,22 @@ std::string render(const region& r, std::string_view node) {
   w.simple("switchboard_redis_reconnects_total", "counter", "Reconnections of the Redis subscriber connection.",
            [](const m& s) -> const value& { return s.redis_reconnects; });
   w.simple("switchboard_redis_failovers_total", "counter",
-           "Moves of the Redis primary the worker followed (Sentinel: +switch-master heard, or a READONLY reply).",
+           "Moves of the Redis primary the worker followed (Sentinel: +switch-master heard, or a READONLY reply; "
+           "Redis Cluster: a change of the slot map).",
            [](const m& s) -> const value& { return s.redis_failovers; });
   w.info("switchboard_redis_primary", "The Redis server the worker's control connection is on (1, by address).",
          "address", [](const m& s) -> const shared_text& { return s.redis_primary; });
   w.simple("switchboard_redis_subscriptions", "gauge", "Channels the worker's subscriber holds.",
            [](const m& s) -> const value& { return s.subscriptions; });
+  w.simple("switchboard_redis_shard_subscribers", "gauge",
+           "Redis Cluster: the worker's SSUBSCRIBE connections that hold channels (one per shard it needs).",
+           [](const m& s) -> const value& { return s.shard_subscribers; });
+  w.simple("switchboard_redis_moved_redirects_total", "counter",
+           "Redis Cluster: MOVED replies followed (the slot map is read again).",
+           [](const m& s) -> const value& { return s.pool.moved_redirects; });
+  w.simple("switchboard_redis_ask_redirects_total", "counter",
+           "Redis Cluster: ASK replies followed (a slot being migrated).",
+           [](const m& s) -> const value& { return s.pool.ask_redirects; });
   w.simple("switchboard_subscription_probe_failures_total", "counter",
            "Subscription probes that did not come back in time (the subscriber was then reconnected).",
            [](const m& s) -> const value& { return s.probe_failures; });

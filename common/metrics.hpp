@@ -115,6 +115,7 @@ struct worker_metrics {
   value redis_failovers{};  // moves of the primary the worker followed (Sentinel)
   shared_text redis_primary{};  // "host:port" of the server the control connection is on
   value subscriptions{};
+  value shard_subscribers{};  // Redis Cluster: subscriber connections holding channels
   value probe_failures{};
   value healthy{};  // 1 while /healthz would answer 200
   value restarts{};  // written by the master

@@ -151,8 +151,11 @@ std::string check_bind(config& cfg, bool) {
 std::string check_redis(config& cfg, bool) {
   std::string why;
   cfg.redis_sentinel.reset();
-  if (cfg.redis_url.starts_with("cluster:"))
-    return "'" + cfg.redis_url + "': Redis Cluster is not supported yet; use redis://, unix:// or sentinel://";
+  cfg.redis_cluster.reset();
+  if (cfg.redis_url.starts_with("cluster:")) {
+    cfg.redis_cluster = redis::parse_cluster_url(cfg.redis_url, &why);
+    return cfg.redis_cluster ? "" : "'" + cfg.redis_url + "': " + why;
+  }
   if (cfg.redis_url.starts_with("sentinel:")) {
     cfg.redis_sentinel = redis::parse_sentinel_url(cfg.redis_url, &why);
     return cfg.redis_sentinel ? "" : "'" + cfg.redis_url + "': " + why;
@@ -167,11 +170,12 @@ std::string check_node(config& cfg, bool) {
   return cfg.node.empty() || cfg.node.size() > 255 ? "must be 1 to 255 bytes" : "";
 }
 
-// Prefixes go into Redis keys and channel names verbatim.
+// Prefixes go into Redis keys and channel names verbatim, before the hash
+// tags (redis_keys): a brace in the prefix would move every key's tag.
 std::string check_prefix(config& cfg, bool) {
   bool ok = cfg.channel_prefix.size() <= 64;
-  for (unsigned char c : cfg.channel_prefix) ok = ok && c > 0x20 && c != 0x7f;
-  return ok ? "" : "at most 64 bytes, no spaces or control characters";
+  for (unsigned char c : cfg.channel_prefix) ok = ok && c > 0x20 && c != 0x7f && c != '{' && c != '}';
+  return ok ? "" : "at most 64 bytes, no spaces, braces or control characters";
 }
 
 // A directory named explicitly must exist; the built-in default may not
@@ -256,7 +260,8 @@ constexpr option_row rows[] = {
    .help = "worker processes (default: hardware threads)"},
   {.name = "redis", .kind = text<&config::redis_url, check_redis>,
    .help = "Redis: redis://[[user]:password@]host[:port][/db], unix:///path[?db=N], or a Sentinel group: "
-           "sentinel://[[user]:password@]host:port[,host:port...]/<master name>[?db=N&sentinel_password=...]"},
+           "sentinel://[[user]:password@]host:port[,host:port...]/<master name>[?db=N&sentinel_password=...], "
+           "or a Redis Cluster (sharded pub/sub): cluster://[[user]:password@]host:port[,host:port...]"},
   {.name = "node", .kind = text<&config::node, check_node>, .help = "node name sent in welcome (default: host name)"},
   {.name = "max-message-bytes", .kind = bytes<&config::max_message_bytes>, .min = 256, .max = 64 << 20,
    .help = "largest client message; larger ones close the connection with 1009"},

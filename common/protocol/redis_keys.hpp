@@ -3,6 +3,13 @@
 // with the configured prefix, so several clusters can share one Redis. The
 // channels are part of the public bus format (docs/protocol.md, "Publishing
 // without HTTP"): a program that writes envelopes to them publishes.
+//
+// Keys and channels used together carry the same hash tag (the text between
+// the first '{' and the next '}'), so that under Redis Cluster they live in
+// one slot and no transaction or script fails with CROSSSLOT: a room's keys
+// and channel are tagged {<room>}, a worker's channels {<worker>}, and the
+// liveness registry with the rooms each worker holds {registry}. One layout
+// for every topology (docs/architecture.md, "Redis keys").
 
 #include <optional>
 #include <string>
@@ -19,8 +26,8 @@ class redis_keys {
 
   // Channels.
   std::string broadcast_channel() const { return join("broadcast"); }
-  std::string direct_channel(std::string_view worker) const { return join("direct:", worker); }
-  std::string room_channel(std::string_view room) const { return join("room:", room); }
+  std::string direct_channel(std::string_view worker) const { return tagged("direct:", worker); }
+  std::string room_channel(std::string_view room) const { return tagged("room:", room); }
   // The channel an envelope of `kind` for `target` goes to (the one routing
   // rule, for the workers and for programs that publish without HTTP);
   // nullopt for a direct message to an id no worker hands out, which
@@ -45,30 +52,36 @@ class redis_keys {
   std::string users_channel() const { return join("users"); }
   // Orders every worker carries out: disconnect (protocol/disconnect.hpp).
   std::string control_channel() const { return join("control"); }
-  std::string probe_channel(std::string_view worker) const { return join("probe:", worker); }
-  // A new worker says hello here before it welcomes its first client.
-  std::string hello_channel() const { return join("hello"); }
+  std::string probe_channel(std::string_view worker) const { return tagged("probe:", worker); }
+  // A new worker says hello here before it welcomes its first client; in
+  // the registry's slot, where the control connection publishes it.
+  std::string hello_channel() const { return join("{registry}hello"); }
 
-  // Liveness: the set of worker keys, and one expiring entry per worker.
-  std::string workers() const { return join("workers"); }
-  std::string worker_entry(std::string_view worker) const { return join("worker:", worker); }
+  // Liveness: the set of worker keys, and one expiring entry per worker;
+  // read together (MGET), so all in the registry's slot.
+  std::string workers() const { return join("{registry}workers"); }
+  std::string worker_entry(std::string_view worker) const { return join("{registry}worker:", worker); }
   // What a worker last reported of itself (node, index, connections), for
   // GET /api/stats; it expires with the entry.
-  std::string worker_stats(std::string_view worker) const { return join("worker-stats:", worker); }
+  std::string worker_stats(std::string_view worker) const { return join("{registry}worker-stats:", worker); }
 
-  // Presence. The worker key (fixed length) comes before the room name, so
-  // no room name can make two keys collide.
-  std::string room_workers(std::string_view room) const { return join("room-workers:", room); }
+  // Presence. A room's two kinds of sets share the room's tag; the worker
+  // key (fixed length) ends the member set's name, so no room name can make
+  // two keys collide. The rooms a worker holds sit in the registry's slot,
+  // beside the entry whose absence lets the sweep take them.
+  std::string room_workers(std::string_view room) const { return tagged("room-workers:", room); }
   std::string room_members(std::string_view worker, std::string_view room) const {
-    return join("room-members:", worker) + ":" + std::string(room);
+    return tagged("room-members:", room) + ":" + std::string(worker);
   }
-  std::string worker_rooms(std::string_view worker) const { return join("worker-rooms:", worker); }
+  std::string worker_rooms(std::string_view worker) const { return join("{registry}worker-rooms:", worker); }
 
   // History of a room that keeps it (personal rooms by their name, user:U):
   // a stream of its stored frames, whose entry ids are the offsets, and a
   // hash beside it with the room's epoch and last offset.
-  std::string history_stream(std::string_view room) const { return join("history:", room); }
-  std::string history_meta(std::string_view room) const { return join("history-meta:", room); }
+  // Both share the room's tag with its channel: the history script touches
+  // all three.
+  std::string history_stream(std::string_view room) const { return tagged("history:", room); }
+  std::string history_meta(std::string_view room) const { return tagged("history-meta:", room); }
 
   const std::string& prefix() const { return prefix_; }
 
@@ -79,6 +92,18 @@ class redis_keys {
     out += prefix_;
     out += kind;
     out += name;
+    return out;
+  }
+
+  // kind, then name as a hash tag. Redis reads a tag up to the first '}', so
+  // a name holding '}' is still one tag for all its keys; only a name that
+  // starts with '}' gives an empty tag, and Redis then hashes whole keys.
+  std::string tagged(std::string_view kind, std::string_view name) const {
+    std::string out = join(kind);
+    out.reserve(out.size() + name.size() + 2);
+    out += '{';
+    out += name;
+    out += '}';
     return out;
   }
 

@@ -49,6 +49,8 @@ class client {
   // The server of the current connection ("host:port"); empty while down.
   std::string peer() const { return is_up() ? conn_->peer() : std::string(); }
   std::uint64_t reconnects() const { return reconnects_; }
+  // See locator::topology.
+  std::string topology() const { return options_.where->topology(); }
   const asio::any_io_executor& executor() const { return ex_; }
 
   asio::awaitable<connection::result> request(std::span<const std::string_view> args);

@@ -33,6 +33,9 @@ class locator {
   // The address ("host:port") of the primary last located; empty when the
   // locator is static or has found none yet.
   virtual std::string primary() const { return {}; }
+  // What else decides where commands go: for a Redis Cluster, who serves
+  // which slot (slot_map::fingerprint); empty for one primary.
+  virtual std::string topology() const { return {}; }
 
   // Called (posted, never from inside a connection's read loop) when the
   // primary has moved: every connection to the old one must go, the

@@ -21,6 +21,9 @@ struct pool_counters {
   std::atomic<std::uint64_t> connects{0};
   std::atomic<std::uint64_t> connect_failures{0};
   std::atomic<std::uint64_t> broken_discarded{0};    // found closed when idle or returned
+  // Redis Cluster redirections the router followed (router.hpp).
+  std::atomic<std::uint64_t> moved_redirects{0};
+  std::atomic<std::uint64_t> ask_redirects{0};
 };
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "pool_counters must work in shared memory");
 

@@ -106,12 +106,12 @@ export function busMessage(prefix, message) {
 
   let channel;
   if (scope === 'broadcast') channel = `${prefix}broadcast`;
-  else if (scope === 'room') channel = `${prefix}room:${target}`;
+  else if (scope === 'room') channel = `${prefix}room:{${target}}`;
   else if (scope === 'user') channel = `${prefix}users`;
   else {
     const worker = WORKER_ID.exec(target);
     if (!worker) return null;
-    channel = `${prefix}direct:${worker[1]}`;
+    channel = `${prefix}direct:{${worker[1]}}`;
   }
   const field = { room: 'room', user: 'user', direct: 'to' }[scope];
   const frame =

@@ -5,13 +5,17 @@
 #include "common/log.hpp"
 #include "common/protocol/envelope.hpp"
 #include "common/redis/error.hpp"
+#include "common/redis/key_slot.hpp"
 #include "common/redis/sentinel_locator.hpp"
 #include "common/spawn.hpp"
 
 namespace switchboard {
 namespace {
 
-std::shared_ptr<redis::locator> locator_for(asio::any_io_executor ex, const config& cfg) {
+std::shared_ptr<redis::locator> locator_for(asio::any_io_executor ex, const config& cfg, const redis_keys& keys) {
+  // The control connection goes to the registry's slot: its keys are all there.
+  if (cfg.redis_cluster)
+    return std::make_shared<redis::cluster_locator>(ex, *cfg.redis_cluster, redis::key_slot(keys.workers()));
   if (cfg.redis_sentinel) return std::make_shared<redis::sentinel_locator>(ex, *cfg.redis_sentinel);
   return redis::fixed_locator(cfg.redis);
 }
@@ -38,18 +42,20 @@ redis::pool_options pool_options_for(const config& cfg, std::shared_ptr<redis::l
 bus::bus(asio::any_io_executor ex, const config& cfg, const redis_keys& keys, std::string worker_key,
          delivery_sink& local, metrics::worker_metrics& counters)
     : keys_(keys),
-      where_(locator_for(ex, cfg)),
+      where_(locator_for(ex, cfg, keys)),
+      cluster_(std::dynamic_pointer_cast<redis::cluster_locator>(where_)),
       subscriber_move_(ex),
       own_channel_(keys.direct_channel(worker_key)),
       hello_channel_(keys.hello_channel()),
       local_(local),
       control_(ex, options_for(where_, "redis control")),
       publishes_(ex, options_for(where_, "redis publisher")),
-      pool_(ex, pool_options_for(cfg, where_), counters.pool),
+      pool_(ex, pool_options_for(cfg, where_), counters.pool, cluster_),
       subscriber_(ex, options_for(where_, "redis subscriber"),
-                  [this](std::string_view channel, std::string_view payload) { on_message(channel, payload); }),
-      registry_(ex, control_, keys, worker_key, cfg.liveness_timeout),
-      probe_(ex, pool_, control_, subscriber_, keys.probe_channel(worker_key), counters),
+                  [this](std::string_view channel, std::string_view payload) { on_message(channel, payload); },
+                  cluster_),
+      registry_(ex, control_, keys, worker_key, cfg.liveness_timeout, publish_verb()),
+      probe_(ex, pool_, control_, subscriber_, keys.probe_channel(worker_key), publish_verb(), counters),
       metrics_(counters),
       ready_(ex),
       welcoming_(ex) {
@@ -137,7 +143,8 @@ void bus::follow_primary() {
 }
 
 bool bus::subscriber_on_primary() {
-  if (!subscriber_.is_connected() || !control_.is_up()) return true;
+  // Sharded, the subscriber is on every shard it needs, not on one server.
+  if (subscriber_.sharded() || !subscriber_.is_connected() || !control_.is_up()) return true;
   std::string subscribed_on = subscriber_.peer();
   if (subscribed_on == control_.peer()) return true;
   // At once, before the registry's next heartbeat can vouch for it: other
@@ -167,7 +174,12 @@ asio::awaitable<redis::connection::result> bus::publish_command(std::span<const 
   if (!ready()) co_return failed;
   auto sent_at = std::chrono::steady_clock::now();
   std::uint64_t moves = where_->moves();
-  auto result = co_await publishes_.request(args);
+  // On a Redis Cluster each channel's shard is another server: the router
+  // sends each publish there (one sender's messages to one room keep their
+  // order on its shard's connection). Else all go down the ordered lane.
+  redis::connection::result result;
+  if (cluster_) result = co_await pool_.request(args);
+  else result = co_await publishes_.request(args);
   // Answered after the primary moved: perhaps by the old one, whose
   // subscribers other workers have already left.
   if (where_->moves() != moves) co_return failed;
@@ -179,7 +191,7 @@ asio::awaitable<redis::connection::result> bus::publish_command(std::span<const 
 }
 
 asio::awaitable<error_code> bus::publish(const std::string& channel, std::string_view envelope) {
-  std::array<std::string_view, 3> args{"PUBLISH", channel, envelope};
+  std::array<std::string_view, 3> args{publish_verb(), channel, envelope};
   auto [ec, reply] = co_await publish_command(args);
   co_return ec ? make_error_code(redis::errc::unavailable) : error_code{};
 }
@@ -194,9 +206,7 @@ asio::awaitable<redis::connection::result> bus::transaction(std::span<const std:
   if (!ready()) co_return failed;
   auto sent_at = std::chrono::steady_clock::now();
   std::uint64_t moves = where_->moves();
-  auto [aec, conn] = co_await pool_.acquire();
-  if (aec) co_return failed;
-  auto [ec, reply] = co_await conn->transaction(commands);
+  auto [ec, reply] = co_await pool_.transaction(commands);
   // EXEC's reply is an array; a null one means the transaction was aborted.
   if (ec || where_->moves() != moves || !reply || reply->type != REDIS_REPLY_ARRAY ||
       reply->elements != commands.size())

@@ -17,7 +17,8 @@
 #include "common/event.hpp"
 #include "common/net.hpp"
 #include "common/redis/client.hpp"
-#include "common/redis/pool.hpp"
+#include "common/redis/cluster_locator.hpp"
+#include "common/redis/router.hpp"
 #include "common/redis/subscriber.hpp"
 #include "common/metrics.hpp"
 #include "server/cluster/delivery_sink.hpp"
@@ -78,7 +79,9 @@ class bus {
   asio::awaitable<redis::connection::result> transaction(std::span<const std::vector<std::string>> commands);
 
   const redis_keys& keys() const { return keys_; }
-  redis::pool& pool() { return pool_; }
+  // PUBLISH, or SPUBLISH on a Redis Cluster, whose pub/sub is sharded.
+  std::string_view publish_verb() const { return cluster_ ? "SPUBLISH" : "PUBLISH"; }
+  redis::router& pool() { return pool_; }
   const redis::client& control() const { return control_; }
   redis::subscriber& subscriber() { return subscriber_; }
   worker_registry& registry() { return registry_; }
@@ -97,6 +100,7 @@ class bus {
 
   const redis_keys& keys_;
   std::shared_ptr<redis::locator> where_;  // shared by every connection below
+  std::shared_ptr<redis::cluster_locator> cluster_;  // where_, on a Redis Cluster
   asio::steady_timer subscriber_move_;     // subscriber_grace after a move
   bool subscriber_moving_ = false;         // subscriber_move_ is armed
   std::string own_channel_;
@@ -105,7 +109,7 @@ class bus {
   redis::client control_;
   redis::client publishes_;  // the ordered lane: PUBLISH and the history script
   std::vector<std::string_view> preloaded_scripts_;
-  redis::pool pool_;
+  redis::router pool_;
   redis::subscriber subscriber_;
   worker_registry registry_;
   subscription_probe probe_;

@@ -17,7 +17,8 @@ namespace {
 // to do.
 //   append:  ARGV[4] the room's size, [5] the channel, [6] the envelope's
 //            letter and [7] its target (envelope.hpp), [8] the frame without
-//            its closing brace; returns {offset, epoch}.
+//            its closing brace, [9] PUBLISH or SPUBLISH (Redis Cluster: the
+//            channel shares the keys' slot); returns {offset, epoch}.
 //   recover, page: ARGV[4], [5] the since offset and epoch ("" and "" when
 //            none), [6] the page's limit; returns {epoch, offset, outcome,
 //            frames...}, the outcome "" for a page or a join without since.
@@ -36,7 +37,7 @@ if ARGV[3] == 'append' then
   redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[4], offset .. '-0', 'f', frame)
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
   redis.call('PEXPIRE', KEYS[2], ARGV[2])
-  redis.call('PUBLISH', ARGV[5], '1' .. ARGV[6] .. offset .. ' ' .. ARGV[7] .. '\n' .. frame)
+  redis.call(ARGV[9], ARGV[5], '1' .. ARGV[6] .. offset .. ' ' .. ARGV[7] .. '\n' .. frame)
   return {offset, epoch}
 end
 local out = {epoch, offset, ''}
@@ -144,7 +145,7 @@ asio::awaitable<redis::connection::result> history_store::run(std::vector<std::s
 std::vector<std::string> history_store::append_arguments(const stored_message& m) {
   std::string letter = m.kind == protocol::scope::user ? "U" : "R";
   return {keys_.history_meta(m.room), keys_.history_stream(m.room), new_epoch(), ttl_ms_, "append",
-          std::to_string(size_), m.channel, letter, m.target, m.frame_head};
+          std::to_string(size_), m.channel, letter, m.target, m.frame_head, std::string(bus_.publish_verb())};
 }
 
 std::vector<std::string> history_store::append_command(const stored_message& m) {

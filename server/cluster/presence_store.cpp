@@ -6,74 +6,83 @@
 namespace switchboard {
 namespace {
 
-// Deletes a dead worker's presence, atomically and only if its liveness
-// entry is still absent: a worker that came back meanwhile keeps what it
-// has just restored. ARGV: prefix, worker key.
-// Returns the number of rooms swept, then each member it removed as a room
-// and a member; {-1} when the worker is alive again. One script, so two
-// workers that sweep at once cannot both remove (and both announce) a member.
-constexpr std::string_view sweep_script = R"lua(
-local prefix, worker = ARGV[1], ARGV[2]
-if redis.call('EXISTS', prefix .. 'worker:' .. worker) == 1 then return {-1} end
-local rooms = redis.call('SMEMBERS', prefix .. 'worker-rooms:' .. worker)
-local out = {#rooms}
-for _, room in ipairs(rooms) do
-  local members = prefix .. 'room-members:' .. worker .. ':' .. room
-  for _, member in ipairs(redis.call('SMEMBERS', members)) do
-    out[#out + 1] = room
-    out[#out + 1] = member
-  end
-  redis.call('SREM', prefix .. 'room-workers:' .. room, worker)
-  redis.call('DEL', members)
-end
-redis.call('DEL', prefix .. 'worker-rooms:' .. worker)
-return out
+// A dead worker's sweep, in two steps, since its list of rooms and each
+// room's sets are in different slots (redis_keys). First, in the registry's
+// slot, the list is taken, atomically and only if the worker's liveness
+// entry is still absent: of two workers that sweep at once only one gets
+// the rooms (and announces their members), and a worker that came back
+// meanwhile keeps what it has just restored.
+// KEYS: the worker's entry, its rooms. Returns the rooms; -1 when the
+// worker is alive again.
+constexpr std::string_view take_rooms_script = R"lua(
+if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
+local rooms = redis.call('SMEMBERS', KEYS[2])
+redis.call('DEL', KEYS[2])
+return rooms
+)lua";
+
+// Then, per room, in the room's slot: its members on that worker, removed
+// with the worker's place in the room. KEYS: the room's workers, the
+// worker's members of it; ARGV: the worker key. Returns the members.
+constexpr std::string_view sweep_room_script = R"lua(
+local members = redis.call('SMEMBERS', KEYS[2])
+redis.call('SREM', KEYS[1], ARGV[1])
+redis.call('DEL', KEYS[2])
+return members
 )lua";
 
 }  // namespace
 
-presence_store::presence_store(asio::any_io_executor ex, redis::pool& pool, const redis_keys& keys,
+presence_store::presence_store(asio::any_io_executor ex, redis::router& pool, const redis_keys& keys,
                                std::string worker_key, std::size_t lanes)
     : pool_(pool), keys_(keys), worker_key_(std::move(worker_key)), lanes_(ex, lanes) {}
 
-asio::awaitable<error_code> presence_store::write_room(std::string room, std::function<writes()> build) {
+asio::awaitable<error_code> presence_store::write_room(std::string room, std::function<room_write()> build) {
   auto lane = co_await lanes_.enter(room);
-  auto [aec, conn] = co_await pool_.acquire();
-  if (aec) co_return aec;
-  auto batch = build();
-  if (batch.empty()) co_return error_code{};
-  auto [ec, reply] = co_await conn->transaction(batch);
-  co_return ec;
+  auto change = build();
+  std::string listing = keys_.worker_rooms(worker_key_);
+  // The worker's list names the room before the room names the worker, and
+  // after it no longer does: whatever a dead worker left in a room, the
+  // sweep finds through the list.
+  if (change.holds == listed::added) {
+    auto [ec, reply] = co_await pool_.command("SADD", listing, room);
+    if (ec) co_return ec;
+  }
+  if (!change.room.empty()) {
+    auto [ec, reply] = co_await pool_.transaction(change.room);
+    if (ec) co_return ec;
+  }
+  if (change.holds == listed::removed) {
+    auto [ec, reply] = co_await pool_.command("SREM", listing, room);
+    if (ec) co_return ec;
+  }
+  co_return error_code{};
 }
 
 asio::awaitable<error_code> presence_store::add(std::string room, std::string id) {
-  writes batch{{"SADD", keys_.room_members(worker_key_, room), std::move(id)},
-               {"SADD", keys_.room_workers(room), worker_key_},
-               {"SADD", keys_.worker_rooms(worker_key_), room}};
-  co_return co_await write_room(std::move(room), [&batch] { return std::move(batch); });
+  room_write change{{{"SADD", keys_.room_members(worker_key_, room), std::move(id)},
+                     {"SADD", keys_.room_workers(room), worker_key_}},
+                    listed::added};
+  co_return co_await write_room(std::move(room), [&change] { return std::move(change); });
 }
 
 asio::awaitable<error_code> presence_store::remove(std::string room, std::string id, bool last) {
-  writes batch{{"SREM", keys_.room_members(worker_key_, room), std::move(id)}};
+  room_write change{{{"SREM", keys_.room_members(worker_key_, room), std::move(id)}}, listed::unchanged};
   if (last) {
-    batch.push_back({"SREM", keys_.room_workers(room), worker_key_});
-    batch.push_back({"SREM", keys_.worker_rooms(worker_key_), room});
+    change.room.push_back({"SREM", keys_.room_workers(room), worker_key_});
+    change.holds = listed::removed;
   }
-  co_return co_await write_room(std::move(room), [&batch] { return std::move(batch); });
+  co_return co_await write_room(std::move(room), [&change] { return std::move(change); });
 }
 
 asio::awaitable<error_code> presence_store::replace(std::string room, local_members local) {
-  co_return co_await write_room(room, [this, &room, &local]() -> writes {
+  co_return co_await write_room(room, [this, &room, &local]() -> room_write {
     std::string members = keys_.room_members(worker_key_, room);
     auto ids = local();
-    if (ids.empty())
-      return {{"SREM", keys_.room_workers(room), worker_key_},
-              {"DEL", members},
-              {"SREM", keys_.worker_rooms(worker_key_), room}};
+    if (ids.empty()) return {{{"SREM", keys_.room_workers(room), worker_key_}, {"DEL", members}}, listed::removed};
     std::vector<std::string> add{"SADD", members};
     add.insert(add.end(), std::make_move_iterator(ids.begin()), std::make_move_iterator(ids.end()));
-    return {{"DEL", members}, std::move(add), {"SADD", keys_.room_workers(room), worker_key_},
-            {"SADD", keys_.worker_rooms(worker_key_), room}};
+    return {{{"DEL", members}, std::move(add), {"SADD", keys_.room_workers(room), worker_key_}}, listed::added};
   });
 }
 
@@ -96,11 +105,9 @@ asio::awaitable<std::optional<std::size_t>> presence_store::room_count(const std
 }
 
 asio::awaitable<std::optional<std::vector<std::string>>> presence_store::members(const std::string& room) {
-  auto [aec, conn] = co_await pool_.acquire();
-  if (aec) co_return std::nullopt;
+  // Three reads: the room's slot, the registry's, the room's again.
   std::string workers_key = keys_.room_workers(room);
-  std::array<std::string_view, 2> smembers{"SMEMBERS", workers_key};
-  auto [ec, listed] = co_await conn->request(smembers);
+  auto [ec, listed] = co_await pool_.command("SMEMBERS", workers_key);
   auto workers = ec ? std::nullopt : redis::strings_of(listed.get());
   if (!workers) co_return std::nullopt;
   std::vector<std::string> out;
@@ -112,7 +119,7 @@ asio::awaitable<std::optional<std::vector<std::string>>> presence_store::members
   for (const auto& worker : *workers) entries.push_back(keys_.worker_entry(worker));
   std::vector<std::string_view> mget{"MGET"};
   mget.insert(mget.end(), entries.begin(), entries.end());
-  auto [gec, alive] = co_await conn->request(mget);
+  auto [gec, alive] = co_await pool_.request(mget);
   if (gec || !alive || alive->type != REDIS_REPLY_ARRAY || alive->elements != workers->size()) co_return std::nullopt;
 
   std::vector<std::string> member_keys;
@@ -121,7 +128,7 @@ asio::awaitable<std::optional<std::vector<std::string>>> presence_store::members
   if (member_keys.empty()) co_return out;
   std::vector<std::string_view> sunion{"SUNION"};
   sunion.insert(sunion.end(), member_keys.begin(), member_keys.end());
-  auto [uec, ids] = co_await conn->request(sunion);
+  auto [uec, ids] = co_await pool_.request(sunion);
   auto found = uec ? std::nullopt : redis::strings_of(ids.get());
   if (!found) co_return std::nullopt;
   std::sort(found->begin(), found->end());
@@ -129,15 +136,28 @@ asio::awaitable<std::optional<std::vector<std::string>>> presence_store::members
 }
 
 asio::awaitable<presence_store::sweep_result> presence_store::sweep(const std::string& worker_key) {
-  auto [ec, reply] = co_await pool_.command("EVAL", sweep_script, "0", keys_.prefix(), worker_key);
+  std::string entry = keys_.worker_entry(worker_key);
+  std::string listing = keys_.worker_rooms(worker_key);
+  auto [ec, taken] = co_await pool_.command("EVAL", take_rooms_script, "2", entry, listing);
   if (ec) co_return sweep_result{ec, 0, {}};
   sweep_result out;
-  if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements == 0 ||
-      reply->element[0]->type != REDIS_REPLY_INTEGER)
-    co_return out;
-  out.rooms = std::max(reply->element[0]->integer, 0LL);
-  for (std::size_t i = 1; i + 1 < reply->elements; i += 2)
-    out.departed.emplace_back(redis::text_of(*reply->element[i]), redis::text_of(*reply->element[i + 1]));
+  // -1 (alive again) is no list: nothing to sweep.
+  auto rooms = redis::strings_of(taken.get());
+  if (!rooms) co_return out;
+  for (const auto& room : *rooms) {
+    std::string workers = keys_.room_workers(room);
+    std::string members = keys_.room_members(worker_key, room);
+    auto [rec, removed] = co_await pool_.command("EVAL", sweep_room_script, "2", workers, members, worker_key);
+    // The room's list is gone: a room that fails here keeps its leftovers,
+    // which presence ignores (the worker's entry is absent).
+    if (rec) {
+      out.ec = rec;
+      continue;
+    }
+    ++out.rooms;
+    for (auto& member : redis::strings_of(removed.get()).value_or(std::vector<std::string>{}))
+      out.departed.emplace_back(room, std::move(member));
+  }
   co_return out;
 }
 

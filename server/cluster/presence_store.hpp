@@ -3,9 +3,12 @@
 // the key names (redis_keys) and how writes are grouped into transactions
 // live here alone. Layout (see docs/architecture.md):
 //
-//   <prefix>room-workers:<room>          workers with members in the room
-//   <prefix>room-members:<worker>:<room> that worker's members of the room
-//   <prefix>worker-rooms:<worker>        rooms the worker has members in
+//   <prefix>room-workers:{<room>}                workers with members in the room
+//   <prefix>room-members:{<room>}:<worker>       that worker's members of the room
+//   <prefix>{registry}worker-rooms:<worker>      rooms the worker has members in
+//
+// A room's two sets share its slot and change in one transaction; the
+// worker's list of rooms is in another slot and written beside it.
 //
 // members() reads only the sets of workers whose liveness entry exists, so
 // a dead worker's members vanish as soon as its entry expires; sweep() then
@@ -22,7 +25,7 @@
 
 #include "common/keyed_lanes.hpp"
 #include "common/net.hpp"
-#include "common/redis/pool.hpp"
+#include "common/redis/router.hpp"
 #include "common/protocol/redis_keys.hpp"
 
 namespace switchboard {
@@ -49,7 +52,7 @@ class presence_store {
 
   // `lanes`: rooms written side by side; the pool's size, as more cannot
   // be in flight at once.
-  presence_store(asio::any_io_executor ex, redis::pool& pool, const redis_keys& keys, std::string worker_key,
+  presence_store(asio::any_io_executor ex, redis::router& pool, const redis_keys& keys, std::string worker_key,
                  std::size_t lanes);
 
   const std::string& worker_key() const { return worker_key_; }
@@ -83,11 +86,18 @@ class presence_store {
 
  private:
   using writes = std::vector<std::vector<std::string>>;
-  // Runs what `build` returns as one transaction in the room's lane; `build`
-  // runs once the lane and a connection are ours.
-  asio::awaitable<error_code> write_room(std::string room, std::function<writes()> build);
+  enum class listed { unchanged, added, removed };
+  // One membership change: the room's sets, in one transaction, and whether
+  // the room joins or leaves the worker's list of rooms.
+  struct room_write {
+    writes room;
+    listed holds = listed::unchanged;
+  };
+  // Writes what `build` returns in the room's lane; `build` runs once the
+  // lane is ours.
+  asio::awaitable<error_code> write_room(std::string room, std::function<room_write()> build);
 
-  redis::pool& pool_;
+  redis::router& pool_;
   const redis_keys& keys_;
   std::string worker_key_;
   keyed_lanes lanes_;

@@ -17,7 +17,9 @@ std::string run_id_of(std::string_view info) {
 asio::awaitable<std::string> registry_store::run_id() {
   auto [ec, reply] = co_await commands_.command("INFO", "server");
   if (ec || !reply || reply->type != REDIS_REPLY_STRING) co_return std::string();
-  co_return run_id_of(redis::text_of(*reply));
+  std::string id = run_id_of(redis::text_of(*reply));
+  if (id.empty()) co_return id;
+  co_return id + commands_.topology();
 }
 
 asio::awaitable<error_code> registry_store::heartbeat(std::string_view run_id, std::chrono::milliseconds ttl,
@@ -79,7 +81,7 @@ asio::awaitable<std::optional<std::vector<std::string>>> registry_store::read_re
 
 asio::awaitable<error_code> registry_store::announce() {
   std::string channel = keys_.hello_channel();
-  auto [ec, reply] = co_await commands_.command("PUBLISH", channel, own_key_);
+  auto [ec, reply] = co_await commands_.command(publish_, channel, own_key_);
   co_return ec;
 }
 

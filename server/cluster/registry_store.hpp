@@ -26,11 +26,14 @@ namespace switchboard {
 
 class registry_store {
  public:
-  registry_store(redis::client& commands, const redis_keys& keys, std::string own_key)
-      : commands_(commands), keys_(keys), own_key_(std::move(own_key)) {}
+  // `publish`: PUBLISH, or SPUBLISH on a Redis Cluster.
+  registry_store(redis::client& commands, const redis_keys& keys, std::string own_key,
+                 std::string_view publish = "PUBLISH")
+      : commands_(commands), keys_(keys), own_key_(std::move(own_key)), publish_(publish) {}
 
-  // The run_id of the Redis instance the connection talks to; empty when
-  // Redis did not say.
+  // The run_id of the Redis instance the connection talks to, and on a
+  // Redis Cluster who serves which slot, since a new primary of any shard
+  // has lost that shard's subscriptions; empty when Redis did not say.
   asio::awaitable<std::string> run_id();
   // Writes our entry, expiring after `ttl`, and lists us in the set. The
   // error is the entry's: the set only matters to workers that read it later.
@@ -60,6 +63,7 @@ class registry_store {
   redis::client& commands_;
   const redis_keys& keys_;
   std::string own_key_;
+  std::string_view publish_;
 };
 
 }  // namespace switchboard

@@ -8,13 +8,14 @@
 
 namespace switchboard {
 
-subscription_probe::subscription_probe(asio::any_io_executor ex, redis::pool& pool, const redis::client& control,
-                                       redis::subscriber& subscriber, std::string channel,
+subscription_probe::subscription_probe(asio::any_io_executor ex, redis::router& pool, const redis::client& control,
+                                       redis::subscriber& subscriber, std::string channel, std::string_view publish,
                                        metrics::worker_metrics& counters)
     : pool_(pool),
       control_(control),
       subscriber_(subscriber),
       channel_(std::move(channel)),
+      publish_(publish),
       metrics_(counters),
       timer_(ex),
       answered_(ex) {}
@@ -67,7 +68,7 @@ asio::awaitable<void> subscription_probe::loop() {
     auto sent_at = std::chrono::steady_clock::now();
     // Down before the PUBLISH: the probe may come back before its reply.
     answered_.reset();
-    auto [ec, reply] = co_await pool_.command("PUBLISH", channel_, token);
+    auto [ec, reply] = co_await pool_.command(publish_, channel_, token);
     if (ec) continue;  // the command side is failing; that is reported elsewhere
     co_await answered_.wait_until(sent_at + deadline);
     // A probe sent before a resubscription may have been lost with the old

@@ -15,7 +15,7 @@
 #include "common/metrics.hpp"
 #include "common/net.hpp"
 #include "common/redis/client.hpp"
-#include "common/redis/pool.hpp"
+#include "common/redis/router.hpp"
 #include "common/redis/subscriber.hpp"
 
 namespace switchboard {
@@ -27,8 +27,10 @@ class subscription_probe {
 
   // Publishes through `pool`, the path client messages take; `control` only
   // tells whether Redis is reachable at all.
-  subscription_probe(asio::any_io_executor ex, redis::pool& pool, const redis::client& control,
-                     redis::subscriber& subscriber, std::string channel, metrics::worker_metrics& counters);
+  // `publish`: PUBLISH, or SPUBLISH for a sharded subscriber.
+  subscription_probe(asio::any_io_executor ex, redis::router& pool, const redis::client& control,
+                     redis::subscriber& subscriber, std::string channel, std::string_view publish,
+                     metrics::worker_metrics& counters);
 
   // Called whenever healthy() changes.
   std::function<void()> on_change;
@@ -49,10 +51,11 @@ class subscription_probe {
   asio::awaitable<void> loop();
   void set_healthy(bool healthy);
 
-  redis::pool& pool_;
+  redis::router& pool_;
   const redis::client& control_;
   redis::subscriber& subscriber_;
   std::string channel_;
+  std::string_view publish_;
   metrics::worker_metrics& metrics_;
   asio::steady_timer timer_;  // the interval between probes
   // Set when the last probe came back, or stop() / verify_now() end the wait.

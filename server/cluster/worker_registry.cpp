@@ -6,9 +6,10 @@
 namespace switchboard {
 
 worker_registry::worker_registry(asio::any_io_executor ex, redis::client& commands, const redis_keys& keys,
-                                 std::string worker_key, std::chrono::milliseconds liveness_timeout)
+                                 std::string worker_key, std::chrono::milliseconds liveness_timeout,
+                                 std::string_view publish)
     : commands_(commands),
-      store_(commands, keys, worker_key),
+      store_(commands, keys, worker_key, publish),
       own_key_(std::move(worker_key)),
       entry_ttl_(liveness_timeout),
       heartbeat_(liveness_timeout / 3),

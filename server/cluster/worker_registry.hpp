@@ -34,8 +34,9 @@ class worker_registry {
   // entries are in Redis, so reading it is the only way to see them return.
   static constexpr std::chrono::milliseconds gated_poll{50};
 
+  // `publish`: PUBLISH, or SPUBLISH on a Redis Cluster (for the hello).
   worker_registry(asio::any_io_executor ex, redis::client& commands, const redis_keys& keys, std::string worker_key,
-                  std::chrono::milliseconds liveness_timeout);
+                  std::chrono::milliseconds liveness_timeout, std::string_view publish);
 
   // Called once for each worker found dead (its entry expired), so that what
   // it left behind in Redis can be swept.

@@ -53,6 +53,7 @@ asio::awaitable<void> refresh_gauges(asio::io_context& ioc, worker_context& ctx)
   for (;;) {
     metrics::set(ctx.metrics.healthy, ctx.bus.ready() && !ctx.draining ? 1 : 0);
     metrics::set(ctx.metrics.subscriptions, ctx.bus.subscriber().channels());
+    metrics::set(ctx.metrics.shard_subscribers, ctx.bus.subscriber().sharded() ? ctx.bus.subscriber().shard_connections() : 0);
     tick.expires_after(std::chrono::milliseconds(250));
     auto [ec] = co_await tick.async_wait(use_nothrow);
     if (ec) co_return;

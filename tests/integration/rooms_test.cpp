@@ -140,7 +140,7 @@ TEST_F(cluster_test, a_disconnect_leaves_every_room) {
   }
   // Closed by going out of scope; its worker cleans up asynchronously.
   bool gone = loop_.run_until(
-      [&] { return redis().command({"EXISTS", "sb:room-workers:r1", "sb:room-workers:r2"}) == "0"; }, 10s);
+      [&] { return redis().command({"EXISTS", "sb:room-workers:{r1}", "sb:room-workers:{r2}"}) == "0"; }, 10s);
   EXPECT_TRUE(gone) << "presence still lists the disconnected client";
   EXPECT_TRUE(presence(watcher, "r1").empty());
   EXPECT_TRUE(presence(watcher, "r2").empty());
@@ -207,7 +207,7 @@ TEST_F(cluster_test, subscriptions_follow_membership_through_churn) {
 
   std::set<std::string> expected;
   for (const auto& rooms_of_client : joined)
-    for (const auto& room : rooms_of_client) expected.insert("sb:room:" + room);
+    for (const auto& room : rooms_of_client) expected.insert("sb:room:{" + room + "}");
   // Closed clients' rooms are left asynchronously: poll until it settles.
   std::set<std::string> held;
   loop_.run_until(
@@ -219,7 +219,7 @@ TEST_F(cluster_test, subscriptions_follow_membership_through_churn) {
   EXPECT_EQ(held, expected);
   // Presence agrees with the bookkeeping, room by room.
   for (const auto& channel : expected) {
-    std::string room = channel.substr(std::string("sb:room:").size());
+    std::string room = channel.substr(std::string("sb:room:{").size(), channel.size() - std::string("sb:room:{}").size());
     std::vector<std::string> want;
     for (std::size_t i = 0; i < clients.size(); ++i)
       if (joined[i].contains(room)) want.push_back(clients[i].id());
@@ -290,7 +290,7 @@ TEST_F(cluster_test, members_of_a_killed_worker_vanish_from_presence) {
   EXPECT_TRUE(wait_presence(loop_, survivor, "k", ids_of({&survivor}), 10s, &took));
   std::cout << "members of a SIGKILLed worker left presence after " << took.count() << " ms\n";
   // The sweep removes what the dead worker left in Redis.
-  EXPECT_TRUE(loop_.run_until([&] { return redis().command({"SCARD", "sb:room-workers:k"}) == "1"; }, 10s));
+  EXPECT_TRUE(loop_.run_until([&] { return redis().command({"SCARD", "sb:room-workers:{k}"}) == "1"; }, 10s));
 }
 
 TEST_F(cluster_test, two_nodes_form_one_cluster_for_every_scope) {

@@ -145,7 +145,7 @@ describe('emitter-node refusals', () => {
 
   test('the envelope is the one the server builds', () => {
     assert.deepEqual(busMessage('sb:', { room: 'chat:lobby', data: { text: 'hi' } }), {
-      channel: 'sb:room:chat:lobby',
+      channel: 'sb:room:{chat:lobby}',
       envelope: '1rchat:lobby\n{"type":"message","scope":"room","from":"server","room":"chat:lobby","data":{"text":"hi"}}',
     });
     assert.deepEqual(busMessage('app:', { user: 'alice', data: 1 }), {
@@ -153,7 +153,7 @@ describe('emitter-node refusals', () => {
       envelope: '1ualice\n{"type":"message","scope":"user","from":"server","user":"alice","data":1}',
     });
     assert.deepEqual(busMessage('sb:', { to: '0123456789abcdef.42', data: 7 }), {
-      channel: 'sb:direct:0123456789abcdef',
+      channel: 'sb:direct:{0123456789abcdef}',
       envelope: '1d0123456789abcdef.42\n{"type":"message","scope":"direct","from":"server","to":"0123456789abcdef.42","data":7}',
     });
     assert.deepEqual(busMessage('sb:', { broadcast: true, data: null }).envelope,

@@ -32,7 +32,7 @@ boost::system::error_code refusal(scope s, std::string_view target, std::string_
 
 TEST(bus_message, a_room_message_is_the_room_channel_and_the_servers_frame) {
   auto m = built(scope::room, "chat:lobby", R"( { "text" : "hi", "n" : [1, 2] } )");
-  EXPECT_EQ(m.channel, "sb:room:chat:lobby");
+  EXPECT_EQ(m.channel, "sb:room:{chat:lobby}");
   EXPECT_EQ(m.envelope,
             "1rchat:lobby\n"
             R"({"type":"message","scope":"room","from":"server","room":"chat:lobby","data":{"n":[1,2],"text":"hi"}})");
@@ -60,7 +60,7 @@ TEST(bus_message, a_broadcast_has_no_target) {
 
 TEST(bus_message, a_direct_message_goes_to_the_channel_of_the_worker_named_in_the_id) {
   auto m = built(scope::direct, "0123456789abcdef.42", "7");
-  EXPECT_EQ(m.channel, "sb:direct:0123456789abcdef");
+  EXPECT_EQ(m.channel, "sb:direct:{0123456789abcdef}");
   EXPECT_EQ(m.envelope, "1d0123456789abcdef.42\n"
                         R"({"type":"message","scope":"direct","from":"server","to":"0123456789abcdef.42","data":7})");
 }
@@ -75,7 +75,7 @@ TEST(bus_message, a_well_formed_id_no_worker_hands_out_reaches_nobody_without_an
 
 TEST(bus_message, the_prefix_starts_every_channel) {
   const redis_keys other("app1:");
-  EXPECT_EQ(prepare(other, {scope::room, "r", "1"}).publish->channel, "app1:room:r");
+  EXPECT_EQ(prepare(other, {scope::room, "r", "1"}).publish->channel, "app1:room:{r}");
   EXPECT_EQ(prepare(other, {scope::user, "u", "1"}).publish->channel, "app1:users");
   EXPECT_EQ(prepare(other, {scope::broadcast, {}, "1"}).publish->channel, "app1:broadcast");
 }

@@ -171,7 +171,18 @@ TEST_F(config_test, sentinel_redis) {
   EXPECT_FALSE(parse({"--redis", "redis://h:1"}).redis_sentinel);
   EXPECT_NE(error_of({"--redis", "sentinel://h1/"}).find("--redis: 'sentinel://h1/': path must be /<master name>"),
             std::string::npos);
-  EXPECT_NE(error_of({"--redis", "cluster://h1:7000"}).find("Redis Cluster is not supported yet"), std::string::npos);
+  EXPECT_NE(error_of({"--redis", "cluster://h1:7000/2"}).find("a cluster has only database 0"), std::string::npos);
+}
+
+TEST_F(config_test, cluster_redis) {
+  config cfg = parse({"--redis", "cluster://:pw@127.0.0.1:7000,127.0.0.1:7001"});
+  ASSERT_TRUE(cfg.redis_cluster);
+  EXPECT_FALSE(cfg.redis_sentinel);
+  EXPECT_EQ(cfg.redis_cluster->nodes.size(), 2u);
+  EXPECT_EQ(cfg.redis_cluster->nodes[1].password, "pw");
+  EXPECT_EQ(describe_redis(cfg), "cluster://127.0.0.1:7000,127.0.0.1:7001");
+  EXPECT_FALSE(parse({"--redis", "redis://h:1"}).redis_cluster);
+  EXPECT_NE(error_of({"--redis", "cluster://"}).find("--redis: 'cluster://': names no node"), std::string::npos);
 }
 
 TEST_F(config_test, environment_fills_in) {
@@ -221,6 +232,7 @@ TEST_F(config_test, bad_values_name_the_flag) {
       {{"--bind", "nonsense"}, "--bind"},
       {{"--log-level", "loud"}, "--log-level"},
       {{"--channel-prefix", "has space"}, "--channel-prefix"},
+      {{"--channel-prefix", "a{b}:"}, "--channel-prefix"},
       {{"--max-rooms-per-connection", "0"}, "--max-rooms-per-connection"},
       {{"--liveness-seconds", "0.1"}, "--liveness-seconds"},
       {{"--liveness-seconds", "nan"}, "--liveness-seconds"},

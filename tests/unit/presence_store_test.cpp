@@ -3,6 +3,8 @@
 // rewritten from local truth, and the sweep of a dead worker's leftovers.
 #include "server/cluster/presence_store.hpp"
 
+#include "common/redis/router.hpp"
+
 #include <gtest/gtest.h>
 
 #include <set>
@@ -58,7 +60,7 @@ class presence_store_test : public ::testing::Test {
   testing::test_loop loop_;
   std::optional<testing::redis_process> redis_;
   redis::pool_counters pool_counters_{};
-  std::optional<redis::pool> pool_;
+  std::optional<redis::router> pool_;
   redis_keys keys_{"sbtest:"};
   std::string mine_ = "aaaaaaaaaaaaaaaa", other_ = "bbbbbbbbbbbbbbbb";
   std::deque<presence_store> stores_;
