@@ -1,5 +1,7 @@
 #include "tests/support/cluster_servers.hpp"
 
+#include "tests/support/poll_until.hpp"
+
 #include <sys/wait.h>
 
 #include <map>
@@ -16,17 +18,6 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr auto settle_timeout = 30s;
-constexpr auto poll_interval = 50ms;
-
-template <typename Done>
-bool poll_until(Done done, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(poll_interval);
-  }
-  return true;
-}
 
 // The text of `command` on `node`, or "" when it does not answer.
 std::string answer(const redis_process& node, const std::vector<std::string>& command) {

@@ -1,5 +1,7 @@
 #include "tests/support/sentinel_servers.hpp"
 
+#include "tests/support/poll_until.hpp"
+
 #include <stdexcept>
 #include <thread>
 
@@ -11,22 +13,11 @@ using namespace std::chrono_literals;
 // Sentinels find each other through hello messages every 2 s and the
 // replica through the primary's INFO: settled within a few seconds.
 constexpr auto settle_timeout = 20s;
-constexpr auto poll_interval = 50ms;
 
 std::size_t count_of(const std::string& text, const std::string& part) {
   std::size_t n = 0;
   for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + part.size())) ++n;
   return n;
-}
-
-template <typename Done>
-bool poll_until(Done done, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(poll_interval);
-  }
-  return true;
 }
 
 }  // namespace
