@@ -85,11 +85,13 @@ class recovering_member {
       json join{{"type", "join"}, {"room", room_}, {"ref", "join"}};
       if (!epoch_.empty()) join["since"] = {{"offset", offset_}, {"epoch", epoch_}};
       client_->send_json(join);
-      try {
+      if (attempt == 5) {
         ack = client_->next_answer();
         break;
-      } catch (const std::exception&) {
-        if (attempt == 5 || !client_->wait_closed()) throw;
+      }
+      if (auto answer = client_->next_answer_unless_closed()) {
+        ack = std::move(*answer);
+        break;
       }
     }
     ASSERT_EQ(ack.value("type", ""), "ack") << ack.dump();

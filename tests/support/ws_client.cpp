@@ -248,8 +248,18 @@ json ws_client::next_of_type(std::string_view type, std::chrono::milliseconds ti
                     "a '" + std::string(type) + "' frame", timeout);
 }
 
-json ws_client::next_answer(std::chrono::milliseconds timeout) {
-  return take_first([](const json& frame) { return frame.value("type", "") != "message"; }, "an answer", timeout);
+namespace {
+bool is_answer(const json& frame) { return frame.value("type", "") != "message"; }
+}  // namespace
+
+json ws_client::next_answer(std::chrono::milliseconds timeout) { return take_first(is_answer, "an answer", timeout); }
+
+std::optional<json> ws_client::next_answer_unless_closed(std::chrono::milliseconds timeout) {
+  auto& s = *session_;
+  const auto answered = [&s] { return std::any_of(s.inbox.begin(), s.inbox.end(), is_answer); };
+  loop_->run_until([&] { return s.ended || answered(); }, timeout);
+  if (s.ended && !answered()) return std::nullopt;
+  return next_answer(std::chrono::milliseconds(0));
 }
 
 json ws_client::take_first(const std::function<bool(const json&)>& match, std::string_view what,

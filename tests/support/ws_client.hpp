@@ -9,6 +9,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -74,6 +75,9 @@ class ws_client {
   json next_of_type(std::string_view type, std::chrono::milliseconds timeout = default_wait);
   // The first answer to a request (ack, error, pong, ...); deliveries stay queued.
   json next_answer(std::chrono::milliseconds timeout = default_wait);
+  // The same, but nothing (and no test failure) when the connection ends
+  // before an answer came: for a client that then connects again.
+  std::optional<json> next_answer_unless_closed(std::chrono::milliseconds timeout = default_wait);
   // Takes every frame received so far.
   std::deque<json> take_all();
 
