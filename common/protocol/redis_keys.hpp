@@ -17,6 +17,7 @@
 
 #include "common/protocol/client_id.hpp"
 #include "common/protocol/frames.hpp"
+#include "common/protocol/request.hpp"
 
 namespace switchboard {
 
@@ -79,9 +80,11 @@ class redis_keys {
   // a stream of its stored frames, whose entry ids are the offsets, and a
   // hash beside it with the room's epoch and last offset.
   // Both share the room's tag with its channel: the history script touches
-  // all three.
-  std::string history_stream(std::string_view room) const { return tagged("history:", room); }
-  std::string history_meta(std::string_view room) const { return tagged("history-meta:", room); }
+  // all three. A personal room's messages go out on the users channel, so
+  // its keys carry that channel's name as their tag: {<prefix>users}, whose
+  // slot is the channel's (the channel has no tag of its own).
+  std::string history_stream(std::string_view room) const { return history_key("history:", room); }
+  std::string history_meta(std::string_view room) const { return history_key("history-meta:", room); }
 
   const std::string& prefix() const { return prefix_; }
 
@@ -104,6 +107,16 @@ class redis_keys {
     out += '{';
     out += name;
     out += '}';
+    return out;
+  }
+
+  std::string history_key(std::string_view kind, std::string_view room) const {
+    if (!protocol::personal_room_user(room)) return tagged(kind, room);
+    std::string out = join(kind);
+    out += '{';
+    out += users_channel();
+    out += '}';
+    out += room;
     return out;
   }
 

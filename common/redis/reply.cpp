@@ -46,6 +46,18 @@ redisReplyObjectFunctions* bounded_functions() {
 
 }  // namespace
 
+std::string info_field(std::string_view info, std::string_view name) {
+  for (std::size_t at = 0; at < info.size();) {
+    auto end = info.find_first_of("\r\n", at);
+    if (end == std::string_view::npos) end = info.size();
+    std::string_view line = info.substr(at, end - at);
+    if (line.size() > name.size() && line.starts_with(name) && line[name.size()] == ':')
+      return std::string(line.substr(name.size() + 1));
+    at = end + 1;
+  }
+  return {};
+}
+
 void append_command(std::string& out, std::span<const std::string_view> args) {
   std::vector<const char*> argv;
   std::vector<std::size_t> lengths;

@@ -28,6 +28,10 @@ inline std::string_view text_of(const redisReply& r) { return {r.str, r.len}; }
 // `r` is null or not an array.
 std::optional<std::vector<std::string>> strings_of(const redisReply* r);
 
+// The value of `name` in an INFO reply's "name:value" lines; empty when
+// the reply has no such line.
+std::string info_field(std::string_view info, std::string_view name);
+
 // Appends one command in RESP to `out` (hiredis's formatter).
 void append_command(std::string& out, std::span<const std::string_view> args);
 

@@ -1,5 +1,6 @@
 #include "server/cluster/bus.hpp"
 
+#include <algorithm>
 #include <array>
 
 #include "common/log.hpp"
@@ -27,6 +28,23 @@ redis::client_options options_for(std::shared_ptr<redis::locator> where, std::st
   return options;
 }
 
+// The commands' indexes by slot, each slot's in order, the slots in order
+// of their first command.
+std::vector<std::vector<std::size_t>> slot_groups(std::span<const std::vector<std::string>> commands) {
+  std::vector<std::pair<std::uint16_t, std::vector<std::size_t>>> groups;
+  for (std::size_t i = 0; i < commands.size(); ++i) {
+    std::vector<std::string_view> args(commands[i].begin(), commands[i].end());
+    auto key = redis::router::routing_key(args);
+    std::uint16_t slot = key ? redis::key_slot(*key) : 0;
+    auto it = std::find_if(groups.begin(), groups.end(), [slot](const auto& g) { return g.first == slot; });
+    if (it == groups.end()) it = groups.insert(groups.end(), {slot, {}});
+    it->second.push_back(i);
+  }
+  std::vector<std::vector<std::size_t>> out;
+  for (auto& [slot, indexes] : groups) out.push_back(std::move(indexes));
+  return out;
+}
+
 redis::pool_options pool_options_for(const config& cfg, std::shared_ptr<redis::locator> where) {
   redis::pool_options options;
   options.where = std::move(where);
@@ -50,6 +68,9 @@ bus::bus(asio::any_io_executor ex, const config& cfg, const redis_keys& keys, st
       local_(local),
       control_(ex, options_for(where_, "redis control")),
       publishes_(ex, options_for(where_, "redis publisher")),
+      lanes_(cluster_ ? std::make_unique<redis::shard_lanes>(ex, cluster_, options_for(where_, "redis publisher"),
+                                                             preloaded_scripts_, counters.pool)
+                      : nullptr),
       pool_(ex, pool_options_for(cfg, where_), counters.pool, cluster_),
       subscriber_(ex, options_for(where_, "redis subscriber"),
                   [this](std::string_view channel, std::string_view payload) { on_message(channel, payload); },
@@ -90,6 +111,15 @@ bus::bus(asio::any_io_executor ex, const config& cfg, const redis_keys& keys, st
     registry_.unsubscribed();
     update();
   };
+  if (lanes_) {
+    lanes_->on_change = [this] { update(); };
+    // A primary that restarted without a failover has lost its shard's
+    // subscriptions, as a restarted single Redis: nothing is acknowledged
+    // until every worker is subscribed on it again. Its run_id is part of
+    // the run_id the registry's entries name.
+    lanes_->on_reconnect = [this] { registry_.commands_up(); };
+    registry_.shard_run_ids([this] { return lanes_->run_ids(); });
+  }
   registry_.on_change = [this] { update(); };
   probe_.on_change = [this] { update(); };
 }
@@ -97,7 +127,8 @@ bus::bus(asio::any_io_executor ex, const config& cfg, const redis_keys& keys, st
 void bus::start() {
   where_->start();
   control_.start();
-  publishes_.start();
+  if (lanes_) lanes_->start();
+  else publishes_.start();
   subscriber_.start();
   registry_.start();
   probe_.start();
@@ -116,6 +147,7 @@ void bus::stop() {
   registry_.stop();
   subscriber_.stop();
   pool_.close();
+  if (lanes_) lanes_->stop();
   publishes_.stop();
   control_.stop();
 }
@@ -158,9 +190,10 @@ bool bus::subscriber_on_primary() {
 }
 
 bool bus::ready() const {
-  return control_.is_up() && publishes_.is_up() && subscriber_.is_ready() && registry_.gate_open() &&
-         probe_.healthy();
+  return control_.is_up() && lanes_up() && subscriber_.is_ready() && registry_.gate_open() && probe_.healthy();
 }
+
+bool bus::lanes_up() const { return lanes_ ? lanes_->all_up() : publishes_.is_up(); }
 
 bool bus::welcoming() const { return subscriber_.is_ready() && registry_.announced(); }
 
@@ -174,11 +207,10 @@ asio::awaitable<redis::connection::result> bus::publish_command(std::span<const 
   if (!ready()) co_return failed;
   auto sent_at = std::chrono::steady_clock::now();
   std::uint64_t moves = where_->moves();
-  // On a Redis Cluster each channel's shard is another server: the router
-  // sends each publish there (one sender's messages to one room keep their
-  // order on its shard's connection). Else all go down the ordered lane.
+  // On a Redis Cluster each channel's shard is another server, with a lane
+  // of its own: publishes to one shard keep their order.
   redis::connection::result result;
-  if (cluster_) result = co_await pool_.request(args);
+  if (lanes_) result = co_await lanes_->request(args);
   else result = co_await publishes_.request(args);
   // Answered after the primary moved: perhaps by the old one, whose
   // subscribers other workers have already left.
@@ -201,18 +233,40 @@ void bus::observe_publish(std::chrono::steady_clock::time_point sent_at) {
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - sent_at).count()));
 }
 
-asio::awaitable<redis::connection::result> bus::transaction(std::span<const std::vector<std::string>> commands) {
-  redis::connection::result failed{make_error_code(redis::errc::unavailable), nullptr};
+asio::awaitable<bus::transaction_result> bus::transaction(std::span<const std::vector<std::string>> commands) {
+  transaction_result failed{make_error_code(redis::errc::unavailable), {}, {}};
   if (!ready()) co_return failed;
   auto sent_at = std::chrono::steady_clock::now();
   std::uint64_t moves = where_->moves();
-  auto [ec, reply] = co_await pool_.transaction(commands);
-  // EXEC's reply is an array; a null one means the transaction was aborted.
-  if (ec || where_->moves() != moves || !reply || reply->type != REDIS_REPLY_ARRAY ||
-      reply->elements != commands.size())
-    co_return failed;
+  transaction_result out;
+  out.replies.resize(commands.size());
+  // One group, of every command, without a cluster.
+  std::vector<std::vector<std::size_t>> groups;
+  if (lanes_) {
+    groups = slot_groups(commands);
+  } else {
+    groups.emplace_back(commands.size());
+    for (std::size_t i = 0; i < commands.size(); ++i) groups.back()[i] = i;
+  }
+  for (const auto& group : groups) {
+    redis::connection::result result;
+    if (lanes_) {
+      std::vector<std::vector<std::string>> part;
+      for (std::size_t i : group) part.push_back(commands[i]);
+      result = co_await lanes_->transaction(part);
+    } else {
+      result = co_await pool_.transaction(commands);
+    }
+    auto& [ec, reply] = result;
+    // EXEC's reply is an array; a null one means the transaction was aborted.
+    if (ec || where_->moves() != moves || !reply || reply->type != REDIS_REPLY_ARRAY ||
+        reply->elements != group.size())
+      co_return failed;
+    for (std::size_t k = 0; k < group.size(); ++k) out.replies[group[k]] = reply->element[k];
+    out.execs.push_back(std::move(reply));
+  }
   observe_publish(sent_at);
-  co_return redis::connection::result{error_code{}, std::move(reply)};
+  co_return out;
 }
 
 void bus::on_message(std::string_view channel, std::string_view payload) {

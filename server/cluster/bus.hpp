@@ -8,6 +8,7 @@
 // really reach every worker: see worker_registry.
 
 #include <chrono>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -19,6 +20,7 @@
 #include "common/redis/client.hpp"
 #include "common/redis/cluster_locator.hpp"
 #include "common/redis/router.hpp"
+#include "common/redis/shard_lanes.hpp"
 #include "common/redis/subscriber.hpp"
 #include "common/metrics.hpp"
 #include "server/cluster/delivery_sink.hpp"
@@ -73,10 +75,19 @@ class bus {
   // its scripts: a retry with EVAL could leave behind a later message's
   // EVALSHA, out of order. `text` must outlive the bus.
   void preload_script(std::string_view text) { preloaded_scripts_.push_back(text); }
+  // What transaction() answers: one reply per command, in order, owned by
+  // `execs` (the EXEC replies); `ec` set and no replies when it failed.
+  struct transaction_result {
+    error_code ec;
+    std::vector<const redisReply*> replies;
+    std::vector<redis::reply_ptr> execs;
+  };
   // Publishing commands (PUBLISH, the history script) in one MULTI/EXEC on
-  // one connection: in order, and all of them or none. The reply is EXEC's,
-  // one element per command.
-  asio::awaitable<redis::connection::result> transaction(std::span<const std::vector<std::string>> commands);
+  // one connection: in order, and all of them or none. On a Redis Cluster,
+  // one MULTI/EXEC per slot (a transaction cannot span slots), in order of
+  // each slot's first command, each on its shard's lane: all or none per
+  // slot, and the slots done before one that failed stay done.
+  asio::awaitable<transaction_result> transaction(std::span<const std::vector<std::string>> commands);
 
   const redis_keys& keys() const { return keys_; }
   // PUBLISH, or SPUBLISH on a Redis Cluster, whose pub/sub is sharded.
@@ -97,6 +108,8 @@ class bus {
   // One of the states ready() and welcoming() read has changed.
   void update();
   void observe_publish(std::chrono::steady_clock::time_point sent_at);
+  // The publishing lanes are up: the one, or on a Redis Cluster every shard's.
+  bool lanes_up() const;
 
   const redis_keys& keys_;
   std::shared_ptr<redis::locator> where_;  // shared by every connection below
@@ -107,8 +120,11 @@ class bus {
   std::string hello_channel_;
   delivery_sink& local_;
   redis::client control_;
-  redis::client publishes_;  // the ordered lane: PUBLISH and the history script
+  // The ordered lane: PUBLISH and the history script. On a Redis Cluster
+  // it stays idle and lanes_ has one per primary instead.
+  redis::client publishes_;
   std::vector<std::string_view> preloaded_scripts_;
+  std::unique_ptr<redis::shard_lanes> lanes_;  // on a Redis Cluster only
   redis::router pool_;
   redis::subscriber subscriber_;
   worker_registry registry_;

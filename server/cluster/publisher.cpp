@@ -40,17 +40,18 @@ asio::awaitable<error_code> publisher::publish_all(std::span<const outbound_mess
       sources.emplace_back(i, true);
     } else {
       auto frame = protocol::message_frame(m.scope, m.from, m.target, m.data, m.from_user);
-      commands.push_back({"PUBLISH", std::move(*channel), protocol::encode_envelope(m.scope, m.target, frame)});
+      commands.push_back({std::string(bus_.publish_verb()), std::move(*channel),
+                          protocol::encode_envelope(m.scope, m.target, frame)});
       sources.emplace_back(i, false);
     }
   }
   stored_at.assign(messages.size(), std::nullopt);
   if (commands.empty()) co_return error_code{};
-  auto [ec, reply] = co_await bus_.transaction(commands);
-  if (ec) co_return ec;
+  auto done = co_await bus_.transaction(commands);
+  if (done.ec) co_return done.ec;
   for (std::size_t c = 0; c < sources.size(); ++c) {
     if (!sources[c].second) continue;
-    stored_at[sources[c].first] = history_store::appended_at(reply->element[c]);
+    stored_at[sources[c].first] = history_store::appended_at(done.replies[c]);
     metrics::add(metrics_.history_appends);
   }
   co_return error_code{};

@@ -1,25 +1,16 @@
 #include "server/cluster/registry_store.hpp"
 
 namespace switchboard {
-namespace {
-
-std::string run_id_of(std::string_view info) {
-  constexpr std::string_view field = "run_id:";
-  auto at = info.find(field);
-  if (at == std::string_view::npos) return {};
-  auto begin = at + field.size();
-  auto end = info.find_first_of("\r\n", begin);
-  return std::string(info.substr(begin, end == std::string_view::npos ? info.npos : end - begin));
-}
-
-}  // namespace
-
 asio::awaitable<std::string> registry_store::run_id() {
   auto [ec, reply] = co_await commands_.command("INFO", "server");
   if (ec || !reply || reply->type != REDIS_REPLY_STRING) co_return std::string();
-  std::string id = run_id_of(redis::text_of(*reply));
+  std::string id = redis::info_field(redis::text_of(*reply), "run_id");
   if (id.empty()) co_return id;
-  co_return id + commands_.topology();
+  id += commands_.topology();
+  if (!shard_run_ids) co_return id;
+  std::string shards = co_await shard_run_ids();
+  if (shards.empty()) co_return shards;
+  co_return id + shards;
 }
 
 asio::awaitable<error_code> registry_store::heartbeat(std::string_view run_id, std::chrono::milliseconds ttl,

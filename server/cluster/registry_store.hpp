@@ -12,6 +12,7 @@
 //   <prefix>hello              channel: a new worker publishes its key once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,9 +33,12 @@ class registry_store {
       : commands_(commands), keys_(keys), own_key_(std::move(own_key)), publish_(publish) {}
 
   // The run_id of the Redis instance the connection talks to, and on a
-  // Redis Cluster who serves which slot, since a new primary of any shard
-  // has lost that shard's subscriptions; empty when Redis did not say.
+  // Redis Cluster who serves which slot and every primary's run_id
+  // (shard_run_ids), since a new or restarted primary of any shard has lost
+  // that shard's subscriptions; empty when Redis did not say.
   asio::awaitable<std::string> run_id();
+  // On a Redis Cluster: every primary's run_id, empty when one did not say.
+  std::function<asio::awaitable<std::string>()> shard_run_ids;
   // Writes our entry, expiring after `ttl`, and lists us in the set. The
   // error is the entry's: the set only matters to workers that read it later.
   // `report`: the worker's stats, kept as long as the entry.

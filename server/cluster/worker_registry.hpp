@@ -64,6 +64,11 @@ class worker_registry {
   // Leaving for good (drain): remove our entry so nobody waits for us.
   asio::awaitable<void> withdraw();
 
+  // See registry_store::shard_run_ids.
+  void shard_run_ids(std::function<asio::awaitable<std::string>()> source) {
+    store_.shard_run_ids = std::move(source);
+  }
+
   bool gate_open() const { return gate_open_; }
   // We know every worker registered before us, and every worker has been
   // told of us (hello): only then may this worker welcome clients, or a

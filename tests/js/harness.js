@@ -308,16 +308,24 @@ function socketInodes(pid) {
 /**
  * Runs `open` (which must open exactly one new connection to the node and
  * resolve once it is established) and returns the pid of the worker that
- * holds it, found as the owner of the one new server-side socket.
+ * holds it, found as the owner of the new server-side socket. A socket of an
+ * earlier test that is opened or closed meanwhile (a client's last retry)
+ * may show up beside it for a moment, so the answer waits until every new
+ * socket a worker holds is held by one worker.
  */
 export async function workerOfNewConnection(cluster, open) {
   const before = serverSideSockets(cluster.port);
   const result = await open();
+  let seen = 'nothing yet';
   const pid = await waitFor(() => {
     const fresh = [...serverSideSockets(cluster.port).keys()].filter((inode) => !before.has(inode));
-    if (fresh.length !== 1) return null;
-    return cluster.workerPids().find((w) => socketInodes(w).has(fresh[0])) ?? null;
-  }, { timeoutMs: 2000, what: 'the worker holding the new connection' });
+    const workers = cluster.workerPids().map((w) => ({ pid: w, inodes: socketInodes(w) }));
+    const owners = new Set(fresh.flatMap((inode) => workers.filter((w) => w.inodes.has(inode)).map((w) => w.pid)));
+    seen = `${fresh.length} new sockets held by workers [${[...owners].join(', ')}]`;
+    return owners.size === 1 ? [...owners][0] : null;
+  }, { timeoutMs: 5000, what: 'the worker holding the new connection' }).catch((e) => {
+    throw new Error(`${e.message} (last seen: ${seen})`);
+  });
   return { pid, result };
 }
 

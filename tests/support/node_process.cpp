@@ -78,18 +78,23 @@ std::set<std::string> socket_inodes(pid_t pid) {
   return inodes;
 }
 
-// The number after " sub=" on the CLIENT LIST line of the connection from
-// local port `port`; 0 when there is no such connection.
+// The channels held (sub=, plus ssub= for shard channels on a Redis
+// Cluster) on the CLIENT LIST line of the connection from local port
+// `port`; 0 when there is no such connection.
 int subscriptions_of(const std::string& client_list, unsigned long port) {
   const std::string addr = "addr=127.0.0.1:" + std::to_string(port) + " ";
   auto at = client_list.find(addr);
   if (at == std::string::npos) return 0;
   auto end = client_list.find('\n', at);
-  auto sub = client_list.find(" sub=", at);
-  if (sub == std::string::npos || sub > end) return 0;
-  int count = 0;
-  std::from_chars(client_list.data() + sub + 5, client_list.data() + client_list.size(), count);
-  return count;
+  int total = 0;
+  for (std::string field : {" sub=", " ssub="}) {
+    auto found = client_list.find(field, at);
+    if (found == std::string::npos || found > end) continue;
+    int count = 0;
+    std::from_chars(client_list.data() + found + field.size(), client_list.data() + client_list.size(), count);
+    total += count;
+  }
+  return total;
 }
 
 }  // namespace

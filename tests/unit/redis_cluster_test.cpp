@@ -4,6 +4,8 @@
 // and sharded subscriptions spread over the shards.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
 #include <memory>
 #include <optional>
 #include <set>
@@ -12,8 +14,10 @@
 
 #include "common/protocol/redis_keys.hpp"
 #include "common/redis/cluster_locator.hpp"
+#include "common/redis/error.hpp"
 #include "common/redis/key_slot.hpp"
 #include "common/redis/router.hpp"
+#include "common/redis/shard_lanes.hpp"
 #include "common/redis/subscriber.hpp"
 #include "tests/support/cluster_servers.hpp"
 #include "tests/support/run_task.hpp"
@@ -37,6 +41,7 @@ class redis_cluster_test : public ::testing::Test {
   }
   void TearDown() override {
     if (router_) router_->close();
+    if (lanes_) lanes_->stop();
     if (subscriber_) subscriber_->stop();
     if (where_) where_->stop();
     loop_.run_for(100ms);
@@ -65,6 +70,9 @@ class redis_cluster_test : public ::testing::Test {
   pool_counters counters_{};
   std::optional<router> router_;
   std::optional<subscriber> subscriber_;
+  std::vector<std::string_view> scripts_{"return 1"};
+  // Stopped in TearDown: the locator's posted listeners may still reach it.
+  std::optional<shard_lanes> lanes_;
 };
 
 TEST_F(redis_cluster_test, slots_and_map_agree_with_the_servers) {
@@ -118,6 +126,76 @@ TEST_F(redis_cluster_test, a_moved_slot_is_followed) {
   EXPECT_EQ(run({"GET", key}), "1");
   EXPECT_GE(counters_.moved_redirects.load(), 1u);
   EXPECT_TRUE(loop_.run_until([&] { return where_->map()->owner(slot)->port == to->port(); }, 3s));
+}
+
+TEST_F(redis_cluster_test, shard_lanes_keep_order_per_shard_refuse_a_moved_slot_and_tell_of_a_restart) {
+  lanes_.emplace(loop_.context().get_executor(), where_, client_options{.where = where_}, scripts_, counters_);
+  shard_lanes& lanes = *lanes_;
+  int reconnects = 0;
+  lanes.on_reconnect = [&] { ++reconnects; };
+  lanes.start();
+  ASSERT_TRUE(loop_.run_until([&] { return lanes.all_up(); }, 3s)) << "a lane per primary";
+
+  auto send = [&](std::vector<std::string> args) {
+    return testing::run_task(loop_, [](shard_lanes& l, std::vector<std::string> a) -> asio::awaitable<std::string> {
+             std::vector<std::string_view> argv(a.begin(), a.end());
+             auto [ec, reply] = co_await l.request(argv);
+             if (ec) co_return "(failed) " + ec.message();
+             if (reply->type == REDIS_REPLY_INTEGER) co_return std::to_string(reply->integer);
+             co_return std::string(text_of(*reply));
+           }(lanes, std::move(args)))
+        .value_or("(no answer)");
+  };
+  // Many in flight on every shard at once: each key's appends land in order.
+  std::vector<std::string> keys;
+  for (int i = 0; i < 6; ++i) keys.push_back("lane-" + std::to_string(i));
+  int done = 0;
+  for (int n = 0; n < 100; ++n)
+    for (const auto& key : keys)
+      asio::co_spawn(loop_.context(), [&, key, n]() -> asio::awaitable<void> {
+        std::string value = std::to_string(n) + ",";
+        std::array<std::string_view, 3> args{"APPEND", key, value};
+        co_await lanes.request(args);
+        ++done;
+      }, asio::detached);
+  ASSERT_TRUE(loop_.run_until([&] { return done == 600; }, 5s));
+  std::string expected;
+  for (int n = 0; n < 100; ++n) expected += std::to_string(n) + ",";
+  std::set<std::uint16_t> ports;
+  for (const auto& key : keys) {
+    EXPECT_EQ(send({"GET", key}), expected) << key;
+    ports.insert(where_->map()->owner(key_slot(key))->port);
+  }
+  EXPECT_GE(ports.size(), 2u) << "the keys should span shards";
+  // The preloaded script is on every primary.
+  for (auto* primary : cluster_->primaries())
+    EXPECT_EQ(primary->command({"SCRIPT", "EXISTS", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db"}), "[1]");
+
+  std::string ids = testing::run_task(loop_, lanes.run_ids()).value_or("");
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), ' '), 3) << ids;
+
+  // A slot moved behind the map's back: MOVED, refused, not retried elsewhere.
+  std::string key = keys.front();
+  std::uint16_t slot = key_slot(key);
+  auto* from = cluster_->owner(slot);
+  testing::redis_process* to = nullptr;
+  for (auto* p : cluster_->primaries())
+    if (p != from) to = p;
+  std::string to_id = to->command({"CLUSTER", "MYID"});
+  to->command({"CLUSTER", "SETSLOT", std::to_string(slot), "IMPORTING", from->command({"CLUSTER", "MYID"})});
+  from->command({"CLUSTER", "SETSLOT", std::to_string(slot), "MIGRATING", to_id});
+  from->command({"MIGRATE", "127.0.0.1", std::to_string(to->port()), "", "0", "5000", "KEYS", key});
+  for (auto* p : cluster_->primaries()) p->command({"CLUSTER", "SETSLOT", std::to_string(slot), "NODE", to_id});
+  EXPECT_EQ(send({"GET", key}), "(failed) " + make_error_code(errc::unavailable).message());
+  EXPECT_GE(counters_.moved_redirects.load(), 1u);
+  EXPECT_TRUE(loop_.run_until([&] { return where_->map()->owner(slot)->port == to->port(); }, 3s));
+  EXPECT_EQ(send({"GET", key}), expected) << "on the new owner's lane";
+
+  // A primary restarted in place: its lane comes back, and says so.
+  auto* restarted = cluster_->primaries().back();
+  restarted->kill();
+  restarted->start();
+  EXPECT_TRUE(loop_.run_until([&] { return reconnects >= 1 && lanes.all_up(); }, 5s)) << reconnects;
 }
 
 TEST_F(redis_cluster_test, sharded_subscriptions_spread_over_the_shards) {

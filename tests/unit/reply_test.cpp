@@ -193,6 +193,21 @@ TEST(append_command, formats_resp_arrays) {
   EXPECT_EQ(out, "*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nvalue\r\n*2\r\n$7\r\nPUBLISH\r\n$5\r\na\0\r\nb\r\n"s);
 }
 
+TEST(info_field, reads_a_field_of_an_info_reply) {
+  const std::string info = "# Server\r\nredis_version:7.0.15\r\nrun_id:4d2c0ae1f\r\nrun_id_extra:no\r\ntcp_port:6379";
+  EXPECT_EQ(info_field(info, "run_id"), "4d2c0ae1f");
+  EXPECT_EQ(info_field(info, "tcp_port"), "6379") << "the last line, without a line end";
+  EXPECT_EQ(info_field(info, "redis_version"), "7.0.15");
+  // Only a whole name before the colon; a missing one, an empty name and
+  // an empty reply give nothing.
+  EXPECT_EQ(info_field(info, "run"), "");
+  EXPECT_EQ(info_field(info, "Server"), "");
+  EXPECT_EQ(info_field(info, ""), "");
+  EXPECT_EQ(info_field("", "run_id"), "");
+  EXPECT_EQ(info_field("run_id", "run_id"), "");
+  EXPECT_EQ(info_field("\n\nrun_id:x\n", "run_id"), "x");
+}
+
 TEST(redis_error, category_names_every_code) {
   for (auto e : {errc::unavailable, errc::protocol_error, errc::server_error, errc::timeout, errc::closed}) {
     error_code ec = e;
