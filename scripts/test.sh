@@ -41,7 +41,7 @@ if [ "$sanitize" -eq 1 ]; then
   # build is CI's, and CI's time is better spent running tests than
   # compiling a tool no test starts (the plain build compiles everything).
   configure_and_build "$dir" Debug -DSWITCHBOARD_SANITIZE=ON -- \
-    switchboard unit_tests integration_tests load_unit_tests
+    switchboard unit_tests integration_tests redis_cluster_server_tests load_unit_tests
   export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 else
