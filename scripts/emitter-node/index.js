@@ -127,7 +127,7 @@ export function busMessage(prefix, message) {
 }
 
 /**
- * The nodes and credentials of `cluster://[[user]:password@]host:port[,host:port...]`,
+ * The nodes and credentials of `cluster://[[user]:password@]host[:port][,host[:port]...]`,
  * as the server's --redis takes it: `{rootNodes, username, password}`.
  * Throws EmitError bad_url, naming what is wrong but not the password.
  */
@@ -148,9 +148,10 @@ export function parseClusterUrl(url) {
   }
   if (rest.includes('/') || rest.includes('?')) throw bad('a cluster has database 0 only: no path, no query');
   const rootNodes = rest.split(',').map((node) => {
-    const match = /^([^:,\s]+|\[[0-9a-fA-F:.]+\]):(\d{1,5})$/.exec(node);
-    const port = match ? Number(match[2]) : 0;
-    if (!match || port < 1 || port > 65535) throw bad(`'${node}' is not host:port (a port from 1 to 65535)`);
+    // As the server's: the port is 6379 when none is given.
+    const match = /^([^:,\s]+|\[[0-9a-fA-F:.]+\])(?::(\d{1,5}))?$/.exec(node);
+    const port = match ? Number(match[2] ?? 6379) : 0;
+    if (!match || port < 1 || port > 65535) throw bad(`'${node}' is not host[:port] (a port from 1 to 65535)`);
     return { url: `redis://${match[1]}:${port}` };
   });
   return { rootNodes, username, password };
