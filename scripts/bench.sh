@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmark matrix (docs/benchmarks.md) with the load tester against
-# a private Redis and a Switchboard node on free loopback ports, measures the
+# a private Redis (or, with --redis-mode cluster, a private Redis Cluster)
+# and a Switchboard node on free loopback ports, measures the
 # server's CPU and memory from /proc, and prints a markdown table. With
 # --compare it runs the same matrix against the Node baseline
 # (scripts/baseline/) as well and prints both side by side.
@@ -10,6 +11,7 @@
 #   scripts/bench.sh --quick --only fanout-1k,direct
 #   scripts/bench.sh --quick --only connect-rate --auth rs256
 #   scripts/bench.sh --only room-1k,room-max --history   # the cost of history
+#   scripts/bench.sh --only fanout-max,room-max --redis-mode cluster
 #
 # Everything is kept under build/bench/<timestamp>/ (or --out DIR): the load
 # tester's JSON lines and progress, per-second server samples, the servers'
@@ -41,6 +43,11 @@ Usage: scripts/bench.sh [options]
   --history         start Switchboard with --history-rooms '*': every room
                     stores and numbers its messages (compare with a run
                     without); Switchboard only
+  --redis-mode MODE single (default): one private Redis per run; cluster:
+                    a private Redis Cluster per run (6 nodes: 3 primaries,
+                    each with a replica; lib.sh's start_redis_cluster), the
+                    server on --redis cluster://; Redis CPU is the sum of
+                    the six nodes. Switchboard only
   --plot            also write the load tester's CSV and PNG charts per run
   --no-build        use build/ as it is (default: build switchboard and
                     switchboard-load first, as scripts/load.sh does)
@@ -75,6 +82,7 @@ custom_load_bin=""
 out_dir=""
 auth=none
 history=0
+redis_mode=single
 while [ $# -gt 0 ]; do
   case "$1" in
     --compare) targets=(switchboard baseline) ;;
@@ -96,6 +104,8 @@ while [ $# -gt 0 ]; do
     --out=*) out_dir="${1#*=}" ;;
     --auth) auth="${2:?--auth needs none, hs256, rs256 or es256}"; shift ;;
     --history) history=1 ;;
+    --redis-mode) redis_mode="${2:?--redis-mode needs single or cluster}"; shift ;;
+    --redis-mode=*) redis_mode="${1#*=}" ;;
     --auth=*) auth="${1#*=}" ;;
     -h | --help) usage; exit 0 ;;
     *) printf 'bench.sh: unknown option %s\n' "$1" >&2; usage >&2; exit 2 ;;
@@ -109,6 +119,13 @@ case "$auth" in
 esac
 if [ "$auth" != none ] && [[ " ${targets[*]} " == *" baseline "* ]]; then
   die "--auth: the Node baseline checks no tokens; use --auth without --compare or --baseline-only"
+fi
+case "$redis_mode" in
+  single | cluster) ;;
+  *) die "--redis-mode: expected single or cluster, got '$redis_mode'" ;;
+esac
+if [ "$redis_mode" = cluster ] && [[ " ${targets[*]} " == *" baseline "* ]]; then
+  die "--redis-mode cluster: the Node baseline speaks to one Redis only; Switchboard only"
 fi
 if [ -z "$duration" ]; then duration=$([ "$quick" = 1 ] && echo 5 || echo 30); fi
 [[ "$duration" =~ ^[0-9]+$ ]] && [ "$duration" -ge 2 ] || die "--duration: expected whole seconds, at least 2, got '$duration'"
@@ -235,8 +252,11 @@ esac
 
 # --------------------------------------------------------------- cleanup
 
-# Processes we started; cleanup ends them by id.
-redis_pid=""
+# Processes we started; cleanup ends them by id. redis_pids: the one Redis,
+# or the six nodes of the Redis Cluster (start_redis_cluster sets
+# redis_cluster_pids as it starts them).
+redis_pids=()
+redis_cluster_pids=()
 server_pid=""
 load_pid=""
 monitor_pid=""
@@ -277,8 +297,8 @@ cleanup() {
   stop_tree "$load_pid" INT 3
   stop_tree "$monitor_pid" TERM 1
   stop_tree "$server_pid" TERM 5
-  stop_tree "$redis_pid" TERM 3
-  load_pid="" monitor_pid="" server_pid="" redis_pid=""
+  stop_redis
+  load_pid="" monitor_pid="" server_pid=""
 }
 trap cleanup EXIT
 trap 'say "failed (status $?) at line $LINENO: $BASH_COMMAND"' ERR
@@ -297,12 +317,50 @@ free_port() {
   die "no free port found"
 }
 
-# start_redis LOG: a fresh Redis on a free port, in a session of its own.
+# True if none of the $2 ports from $1 on is in use.
+ports_free() {
+  local p
+  for ((p = $1; p < $1 + $2; ++p)); do [ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ] || return 1; done
+}
+
+# start_redis LOG: a fresh Redis on a free port, in a session of its own; or,
+# with --redis-mode cluster, a fresh Redis Cluster on 12 free ports in a row
+# (six nodes and their cluster bus), each node in a session of its own, its
+# files in LOG's name with .d. Sets redis_url and redis_pids.
 start_redis() {
   local log="$1"
+  if [ "$redis_mode" = cluster ]; then
+    local base="" try
+    for _ in $(seq 200); do
+      try=$((20000 + RANDOM % 12000))
+      ports_free "$try" 12 && { base="$try"; break; }
+    done
+    [ -n "$base" ] || die "no 12 free ports in a row found for the Redis Cluster"
+    start_redis_cluster "$log.d" "$base" $((base + 6)) setsid >/dev/null
+    redis_pids=("${redis_cluster_pids[@]}")
+    redis_url="$redis_cluster_url"
+    return 0
+  fi
+  local redis_port
   redis_port=$(free_port)
   start_private_redis "$redis_port" "$log" setsid >/dev/null 2>&1
+  redis_pids=("$redis_pid")
   wait_for_redis "$redis_port" 10 "$log"
+  redis_url="redis://127.0.0.1:$redis_port"
+}
+
+# Stops every Redis process started (the cluster's nodes too).
+stop_redis() {
+  local pid
+  for pid in "${redis_pids[@]}" "${redis_cluster_pids[@]}"; do stop_tree "$pid" TERM 3; done
+  redis_pids=() redis_cluster_pids=()
+}
+
+# "cpu rss user" summed over every Redis process (group_usage, below, of each).
+redis_usage() {
+  local pid
+  for pid in "${redis_pids[@]}"; do group_usage "$pid"; done |
+    awk '{ cpu += $1; rss += $2; user += $3 } END { printf "%d %d %d\n", cpu, rss, user }'
 }
 
 # True once TARGET, logging to LOG, serves on $server_port.
@@ -338,11 +396,11 @@ start_server() {
   case "$target" in
     switchboard)
       env "${server_env[@]}" setsid "$switchboard_bin" "${server_auth[@]}" "${server_budget[@]}" "${server_history[@]}" --bind 127.0.0.1 --port "$server_port" --workers "$workers" \
-        --redis "redis://127.0.0.1:$redis_port" --node bench --log-level warn --drain-seconds 1 >"$log" 2>&1 &
+        --redis "$redis_url" --node bench --log-level warn --drain-seconds 1 >"$log" 2>&1 &
       ;;
     baseline)
       setsid node "$baseline_dir/server.js" --bind 127.0.0.1 --port "$server_port" --workers "$workers" \
-        --redis "redis://127.0.0.1:$redis_port" --node bench >"$log" 2>&1 &
+        --redis "$redis_url" --node bench >"$log" 2>&1 &
       ;;
   esac
   server_pid=$!
@@ -404,7 +462,7 @@ monitor() {
     [[ "$line" =~ ^\[\ *([0-9]+)s\ ([a-z]+) ]] || continue
     second="${BASH_REMATCH[1]}" phase="${BASH_REMATCH[2]}"
     read -r cpu rss _ <<<"$(group_usage "$server_pid")"
-    redis=$(group_usage "$redis_pid")
+    redis=$(redis_usage)
     count=0 conns=0
     if [[ "$line" =~ (delivered|cycles|handshakes)\ ([0-9]+)/s ]]; then count="${BASH_REMATCH[2]}"; fi
     if [[ "$line" =~ conns\ ([0-9]+) ]]; then conns="${BASH_REMATCH[1]}"; fi
@@ -432,7 +490,7 @@ run_one() {
   read -r idle0_cpu _ _ <<<"$(group_usage "$server_pid")"
   sleep 2
   read -r idle_cpu idle_rss user_before <<<"$(group_usage "$server_pid")"
-  redis_before=$(group_usage "$redis_pid")
+  redis_before=$(redis_usage)
   { echo "# idle, before the load tester"; uptime; process_table "$server_pid"; } >"$base.server.txt"
   : >"$base.samples"
   begin_s=$(date +%s.%N)
@@ -450,7 +508,7 @@ run_one() {
   end_s=$(date +%s.%N)
   local after_cpu user_after redis_after
   read -r after_cpu _ user_after <<<"$(group_usage "$server_pid")"
-  redis_after=$(group_usage "$redis_pid")
+  redis_after=$(redis_usage)
   { echo "# after the load tester"; uptime; process_table "$server_pid"; } >>"$base.server.txt"
   if [ "$target" = switchboard ]; then
     curl -s -m 2 "http://127.0.0.1:$server_port/metrics" >"$base.metrics" 2>/dev/null || true
@@ -504,9 +562,10 @@ run_one() {
       print "{" out "}"
     }' "$base.samples")
   jq -c --arg target "$target" --arg scenario "$scenario" --arg auth "$auth" --argjson history "$history" \
+     --arg redis_mode "$redis_mode" \
      --argjson server "$server_json" --arg load_avg "$(cut -d' ' -f1-3 /proc/loadavg)" --argjson status "$rc" \
      --argjson fps "$frames_per_send" \
-     '{target: $target, scenario: $scenario, auth: $auth, history: ($history == 1), status: $status,
+     '{target: $target, scenario: $scenario, auth: $auth, history: ($history == 1), redis_mode: $redis_mode, status: $status,
        load_avg: $load_avg, server: ($server + {frames_per_send: $fps}), load: .}' \
      "$base.json" >>"$out/results.jsonl"
 }
@@ -566,7 +625,7 @@ say "output in $out"
   echo "switchboard-load: built $(stat -c %y "$load_bin"), sha256 $(sha256sum "$load_bin" | cut -c1-16)"
   echo "redis: $(redis-server --version)"
   command -v node >/dev/null && echo "node: $(node --version)"
-  echo "workers: $workers; duration: $duration s; warmup: $warmup s; quick: $quick; auth: $auth; history: $history"
+  echo "workers: $workers; duration: $duration s; warmup: $warmup s; quick: $quick; auth: $auth; history: $history; redis: $redis_mode"
 } >"$out/machine.txt"
 : >"$out/results.jsonl"
 started=$(date +%s)
@@ -583,8 +642,7 @@ for scenario in "${scenarios[@]}"; do
     run_one "$target" "$scenario"
     stop_tree "$server_pid" TERM 5
     server_pid=""
-    stop_tree "$redis_pid" TERM 3
-    redis_pid=""
+    stop_redis
   done
 done
 
@@ -595,7 +653,7 @@ echo "uptime at end: $(uptime)" >>"$out/machine.txt"
 {
   echo "\`$command_line\`"
   echo
-  echo "Benchmark $(date -Is): $(nproc) cores, $workers workers per server, ${duration} s windows$([ "$quick" = 1 ] && echo ", --quick")$([ "$auth" != none ] && echo ", auth $auth (tokens minted by the load tester)"); ran ${elapsed} s; load average $load_start at start, $load_end at end."
+  echo "Benchmark $(date -Is): $(nproc) cores, $workers workers per server, ${duration} s windows$([ "$quick" = 1 ] && echo ", --quick")$([ "$auth" != none ] && echo ", auth $auth (tokens minted by the load tester)")$([ "$redis_mode" = cluster ] && echo ", on a Redis Cluster of 3 primaries and 3 replicas"); ran ${elapsed} s; load average $load_start at start, $load_end at end."
   for target in "${targets[@]}"; do
     echo
     echo "### $([ "$target" = switchboard ] && echo Switchboard || echo "Node baseline (cluster + ws + ioredis)")"

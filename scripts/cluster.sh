@@ -1,27 +1,33 @@
 #!/usr/bin/env bash
-# A whole cluster on this machine: a private Redis, K nodes (each a master
-# with its workers, on its own port and --node name) and HAProxy in front of
-# them, run with deploy/haproxy/haproxy.cfg. Installs what is missing, builds,
+# A whole cluster on this machine: a private Redis (or a Sentinel group, or
+# a Redis Cluster), K nodes (each a master with its workers, on its own port
+# and --node name) and HAProxy in front of them, run with
+# deploy/haproxy/haproxy.cfg. Installs what is missing, builds,
 # prints the one URL to use; Ctrl-C stops everything it started.
 #
 #   scripts/cluster.sh                        # 2 nodes x 2 workers behind http://localhost:8000/
 #   NODES=3 WORKERS=1 PORT=9000 scripts/cluster.sh
 #   scripts/cluster.sh --log-level debug      # more switchboard flags, for every node
 #   scripts/cluster.sh --redis-mode sentinel  # Redis under Sentinel: a primary, a replica, 3 sentinels
+#   scripts/cluster.sh --redis-mode cluster   # a Redis Cluster: 3 primaries, each with a replica
 #
 # Ports, all on 127.0.0.1: PORT (HAProxy, default 8000), PORT+1 .. PORT+NODES
 # (the nodes), PORT+379 (Redis, unless REDIS_URL names one; with sentinel:
 # PORT+379 the primary, PORT+380 its replica, PORT+381..383 the sentinels,
-# master name "switchboard"), PORT+404 (HAProxy's stats page). BIND=0.0.0.0
-# opens HAProxy's port to the network. `kill -TERM <node pid>` drains one
-# node: HAProxy takes it out of the rotation and its clients reconnect to
-# the others. With sentinel, `redis-cli -p PORT+381 SENTINEL FAILOVER
-# switchboard` fails the primary over; the nodes follow it by themselves.
+# master name "switchboard"; with cluster: PORT+379..384 the six cluster
+# nodes, PORT+385..390 their cluster bus), PORT+404 (HAProxy's stats page).
+# BIND=0.0.0.0 opens HAProxy's port to the network. `kill -TERM <node pid>`
+# drains one node: HAProxy takes it out of the rotation and its clients
+# reconnect to the others. With sentinel, `redis-cli -p PORT+381 SENTINEL
+# FAILOVER switchboard` fails the primary over; the nodes follow it by
+# themselves. With cluster, `CLUSTER FAILOVER` sent to a replica (`redis-cli
+# -p PORT+379 CLUSTER NODES` says which are) or a primary killed (its
+# replica takes over after 1 s) moves a shard; the nodes follow the slot map.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 case "${1:-}" in
-  -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
 esac
 
 # --redis-mode is this script's; every other argument goes to the nodes.
@@ -30,7 +36,7 @@ node_args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --redis-mode)
-      [ $# -ge 2 ] || die "--redis-mode needs single or sentinel"
+      [ $# -ge 2 ] || die "--redis-mode needs single, sentinel or cluster"
       redis_mode="$2"
       shift ;;
     --redis-mode=*) redis_mode="${1#*=}" ;;
@@ -39,9 +45,8 @@ while [ $# -gt 0 ]; do
   shift
 done
 case "$redis_mode" in
-  single|sentinel) ;;
-  cluster) die "--redis-mode cluster: Redis Cluster is not supported yet (docs/protocol.md, \"Broker topologies\")" ;;
-  *) die "--redis-mode must be single or sentinel, not '$redis_mode'" ;;
+  single|sentinel|cluster) ;;
+  *) die "--redis-mode must be single, sentinel or cluster, not '$redis_mode'" ;;
 esac
 
 NODES="${NODES:-2}"
@@ -70,6 +75,8 @@ port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 set -m
 redis_pid=""
 sentinel_pids=()  # with --redis-mode sentinel: the replica and the sentinels
+redis_sentinel_pids=()  # the same, with the primary first, as lib.sh starts them
+redis_cluster_pids=()  # with --redis-mode cluster: the six cluster nodes
 haproxy_pid=""
 node_pids=()
 declare -A node_names=()  # pid -> node name
@@ -83,7 +90,8 @@ cleanup() {
     for pid in "${node_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   fi
   stop_process "$haproxy_pid"
-  for pid in "${sentinel_pids[@]}"; do stop_process "$pid"; done
+  for pid in "${sentinel_pids[@]}" "${redis_sentinel_pids[@]}"; do stop_process "$pid"; done
+  for pid in "${redis_cluster_pids[@]}"; do stop_process "$pid"; done
   stop_process "$redis_pid"
   say "stopped; logs are in $run_dir"
 }
@@ -91,36 +99,31 @@ trap cleanup EXIT
 trap 'cleanup; exit 130' INT TERM
 
 # Redis: the one given, or a private one without persistence (with
-# sentinel: a primary, its replica and three sentinels watching them).
-if [ -z "${REDIS_URL:-}" ]; then
+# sentinel: a primary, its replica and three sentinels watching them,
+# lib.sh's start_redis_sentinel; with cluster: six cluster nodes, lib.sh's
+# start_redis_cluster).
+if [ -z "${REDIS_URL:-}" ] && [ "$redis_mode" = cluster ]; then
+  for p in $(seq $((PORT + 379)) $((PORT + 390))); do
+    port_in_use "$p" && die "port $p (Redis Cluster) is taken; set PORT"
+  done
+  say "starting a Redis Cluster on ports $((PORT + 379))-$((PORT + 384))"
+  start_redis_cluster "$run_dir/redis-cluster" $((PORT + 379)) $((PORT + 385))
+  export REDIS_URL="$redis_cluster_url"
+elif [ -z "${REDIS_URL:-}" ] && [ "$redis_mode" = sentinel ]; then
+  for p in $(seq $((PORT + 379)) $((PORT + 383))); do
+    port_in_use "$p" && die "port $p (Redis under Sentinel) is taken; set PORT"
+  done
+  start_redis_sentinel "$run_dir" $((PORT + 379))
+  # The primary is watched as Redis itself; the rest as the sentinel group.
+  redis_pid="${redis_sentinel_pids[0]}"
+  sentinel_pids=("${redis_sentinel_pids[@]:1}")
+  export REDIS_URL="$redis_sentinel_url"
+elif [ -z "${REDIS_URL:-}" ]; then
   redis_port=$((PORT + 379))
   port_in_use "$redis_port" && die "port $redis_port (Redis) is taken; set PORT or REDIS_URL"
   start_private_redis "$redis_port" "$run_dir/redis.log"
   wait_for_redis "$redis_port" 5 "$run_dir/redis.log"
   export REDIS_URL="redis://127.0.0.1:$redis_port"
-  if [ "$redis_mode" = sentinel ]; then
-    replica_port=$((PORT + 380))
-    port_in_use "$replica_port" && die "port $replica_port (Redis replica) is taken; set PORT"
-    redis-server --bind 127.0.0.1 --port "$replica_port" --save "" --appendonly no --daemonize no \
-      --replicaof 127.0.0.1 "$redis_port" --logfile "$run_dir/replica.log" &
-    sentinel_pids+=($!)
-    wait_for_redis "$replica_port" 5 "$run_dir/replica.log"
-    sentinels=()
-    for i in 1 2 3; do
-      sentinel_port=$((PORT + 380 + i))
-      port_in_use "$sentinel_port" && die "port $sentinel_port (sentinel $i) is taken; set PORT"
-      # Sentinel rewrites its configuration file, so each gets one of its own.
-      printf '%s\n' "port $sentinel_port" "bind 127.0.0.1" "dir $run_dir" \
-        "sentinel monitor switchboard 127.0.0.1 $redis_port 2" \
-        "sentinel down-after-milliseconds switchboard 1000" \
-        "sentinel failover-timeout switchboard 10000" >"$run_dir/sentinel$i.conf"
-      redis-sentinel "$run_dir/sentinel$i.conf" --logfile "$run_dir/sentinel$i.log" &
-      sentinel_pids+=($!)
-      wait_for_redis "$sentinel_port" 5 "$run_dir/sentinel$i.log"
-      sentinels+=("127.0.0.1:$sentinel_port")
-    done
-    REDIS_URL="sentinel://$(IFS=,; echo "${sentinels[*]}")/switchboard"
-  fi
 fi
 say "Redis: $REDIS_URL"
 
@@ -188,6 +191,11 @@ while true; do
     redis_pid=""
     [ "$redis_mode" = sentinel ] && { say "the Redis primary exited; the sentinels fail over to the replica"; continue; }
     die "redis-server exited with status $status; see $run_dir/redis.log"
+  fi
+  # A cluster node that exits: its replica takes its slots over (or, a replica, nothing changes).
+  if [[ " ${redis_cluster_pids[*]} " == *" $exited "* ]]; then
+    say "a Redis Cluster node (pid $exited) exited with status $status; see $run_dir/redis-cluster"
+    continue
   fi
   name="${node_names[$exited]:-}"
   [ -n "$name" ] || continue

@@ -116,3 +116,76 @@ stop_process() {
   kill -TERM "$1" 2>/dev/null || true
   wait "$1" 2>/dev/null || true
 }
+
+# How long a Redis Cluster primary may be silent before the others fail it over (cluster-node-timeout, ms).
+redis_cluster_node_timeout="${redis_cluster_node_timeout:-1000}"
+
+# True once the cluster node on 127.0.0.1:$1 serves every slot (cluster_state:ok).
+redis_cluster_ok() { redis-cli -h 127.0.0.1 -p "$1" cluster info 2>/dev/null | grep -q '^cluster_state:ok'; }
+
+# True once the cluster node on 127.0.0.1:$1 is a primary, or a replica whose link to its primary is up.
+redis_cluster_linked() {
+  local info
+  info="$(redis-cli -h 127.0.0.1 -p "$1" info replication 2>/dev/null)" || return 1
+  grep -q '^role:master' <<<"$info" || grep -q '^master_link_status:up' <<<"$info"
+}
+
+# start_redis_cluster DIR PORT BUS_PORT [COMMAND...]: a Redis Cluster of six nodes on 127.0.0.1, three
+# primaries each with one replica, joined by `redis-cli --cluster create`: nodes on PORT..PORT+5, their
+# cluster bus on BUS_PORT..BUS_PORT+5 (named, since the default, port + 10000, may not exist), no persistence,
+# each node's log and nodes.conf in DIR. Each node runs under COMMAND if given (e.g. setsid). Returns once
+# every node says cluster_state:ok and every replica is linked to its primary, or dies. Sets
+# redis_cluster_pids (the six, in port order) and redis_cluster_url (cluster:// with the first three nodes).
+start_redis_cluster() {
+  local dir="$1" port="$2" bus_port="$3"
+  shift 3
+  local i p addresses=()
+  mkdir -p "$dir"
+  redis_cluster_pids=()
+  for i in 0 1 2 3 4 5; do
+    p=$((port + i))
+    "$@" redis-server --bind 127.0.0.1 --port "$p" --save "" --appendonly no --daemonize no \
+      --cluster-enabled yes --cluster-port $((bus_port + i)) --cluster-node-timeout "$redis_cluster_node_timeout" \
+      --cluster-config-file "$dir/nodes-$p.conf" --dir "$dir" --logfile "$dir/redis-$p.log" &
+    redis_cluster_pids+=($!)
+    addresses+=("127.0.0.1:$p")
+  done
+  for i in 0 1 2 3 4 5; do wait_for_redis $((port + i)) 5 "$dir/redis-$((port + i)).log"; done
+  redis-cli --cluster create "${addresses[@]}" --cluster-replicas 1 --cluster-yes >"$dir/cluster-create.log" 2>&1 \
+    || die "redis-cli --cluster create failed (see $dir/cluster-create.log)"
+  for i in 0 1 2 3 4 5; do
+    retry 30 redis_cluster_ok $((port + i)) || die "Redis Cluster node $((port + i)) never reached cluster_state:ok"
+    retry 30 redis_cluster_linked $((port + i)) || die "Redis Cluster replica $((port + i)) never linked to its primary"
+  done
+  redis_cluster_url="cluster://$(IFS=,; echo "${addresses[*]:0:3}")"
+}
+
+# start_redis_sentinel DIR PORT: a Redis primary on 127.0.0.1:PORT, its replica on PORT+1 and three sentinels
+# on PORT+2..PORT+4 watching it under the name "switchboard" (down-after-milliseconds 1000), no persistence,
+# logs and the sentinels' files in DIR. Returns once all of them answer, or dies. Sets redis_sentinel_pids
+# (primary, replica, sentinels) and redis_sentinel_url (sentinel:// with the three sentinels).
+start_redis_sentinel() {
+  local dir="$1" port="$2" i sentinel_port sentinels=()
+  mkdir -p "$dir"
+  redis_sentinel_pids=()
+  start_private_redis "$port" "$dir/redis.log"
+  redis_sentinel_pids+=("$redis_pid")
+  wait_for_redis "$port" 5 "$dir/redis.log"
+  redis-server --bind 127.0.0.1 --port $((port + 1)) --save "" --appendonly no --daemonize no \
+    --replicaof 127.0.0.1 "$port" --logfile "$dir/replica.log" &
+  redis_sentinel_pids+=($!)
+  wait_for_redis $((port + 1)) 5 "$dir/replica.log"
+  for i in 1 2 3; do
+    sentinel_port=$((port + 1 + i))
+    # Sentinel rewrites its configuration file, so each gets one of its own.
+    printf '%s\n' "port $sentinel_port" "bind 127.0.0.1" "dir $dir" \
+      "sentinel monitor switchboard 127.0.0.1 $port 2" \
+      "sentinel down-after-milliseconds switchboard 1000" \
+      "sentinel failover-timeout switchboard 10000" >"$dir/sentinel$i.conf"
+    redis-sentinel "$dir/sentinel$i.conf" --logfile "$dir/sentinel$i.log" &
+    redis_sentinel_pids+=($!)
+    wait_for_redis "$sentinel_port" 5 "$dir/sentinel$i.log"
+    sentinels+=("127.0.0.1:$sentinel_port")
+  done
+  redis_sentinel_url="sentinel://$(IFS=,; echo "${sentinels[*]}")/switchboard"
+}

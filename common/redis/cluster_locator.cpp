@@ -12,7 +12,12 @@ namespace switchboard::redis {
 cluster_locator::cluster_locator(asio::any_io_executor ex, cluster_seeds seeds, std::uint16_t home_slot)
     : ex_(ex), seeds_(std::move(seeds)), home_slot_(home_slot), wake_(ex) {}
 
-void cluster_locator::start() { spawn(ex_, loop(), "redis cluster map"); }
+void cluster_locator::start() {
+  // The loop runs on this object until it sees stop(), which may be after
+  // its owner let go of it (an emitter closed and destroyed): it holds it.
+  auto run = [](std::shared_ptr<cluster_locator> self) -> asio::awaitable<void> { co_await self->loop(); };
+  spawn(ex_, run(shared_from_this()), "redis cluster map");
+}
 
 void cluster_locator::stop() {
   stopped_ = true;

@@ -2,7 +2,10 @@
 // in between: it PUBLISHes the bus envelopes the workers listen for
 // (docs/protocol.md, "Publishing without HTTP"), as the C++ emitter
 // (common/emit/) and switchboard-publish do. One Redis connection, so
-// messages reach Redis, and each client, in the order they were given.
+// messages reach Redis, and each client, in the order they were given. On a
+// Redis Cluster (a cluster:// URL) every message is an SPUBLISH to the
+// primary of its channel's slot, one connection per primary: messages keep
+// their order per shard (and so per channel), not across shards.
 //
 // What it gives up against POST /api/publish: the server's restart gate and
 // its acknowledgement. A message published while a worker resubscribes after
@@ -11,14 +14,15 @@
 //
 //   import { createEmitter } from './scripts/emitter-node/index.js';
 //   const emitter = createEmitter({ url: 'redis://10.0.0.5:6379' });
+//   const emitter = createEmitter({ url: 'cluster://10.0.0.5:7000,10.0.0.6:7000' });
 //   await emitter.toRoom('chat:lobby', { text: 'hi' });
 //   await emitter.close();
-import { createClient } from 'redis';
+import { createClient, createCluster } from 'redis';
 
 /** How deep `data` may nest: as deep as a client's data inside its request. */
 export const MAX_DATA_DEPTH = 63;
 
-/** A refused call; `code` is one of bad_request, bad_room, bad_user, bad_id, bad_json, too_deep, timeout, closed. */
+/** A refused call; `code` is one of bad_url, bad_request, bad_room, bad_user, bad_id, bad_json, too_deep, timeout, closed. */
 export class EmitError extends Error {
   constructor(code, message) {
     super(message);
@@ -123,6 +127,37 @@ export function busMessage(prefix, message) {
 }
 
 /**
+ * The nodes and credentials of `cluster://[[user]:password@]host[:port][,host[:port]...]`,
+ * as the server's --redis takes it: `{rootNodes, username, password}`.
+ * Throws EmitError bad_url, naming what is wrong but not the password.
+ */
+export function parseClusterUrl(url) {
+  const bad = (why) => new EmitError('bad_url', `redis URL: ${why}`);
+  if (typeof url !== 'string' || !url.startsWith('cluster://')) throw bad('a cluster URL starts with cluster://');
+  let rest = url.slice('cluster://'.length);
+  let username;
+  let password;
+  const at = rest.lastIndexOf('@');
+  if (at >= 0) {
+    const credentials = rest.slice(0, at);
+    rest = rest.slice(at + 1);
+    const colon = credentials.indexOf(':');
+    if (colon < 0) throw bad('the part before @ is [user]:password');
+    username = decodeURIComponent(credentials.slice(0, colon)) || undefined;
+    password = decodeURIComponent(credentials.slice(colon + 1));
+  }
+  if (rest.includes('/') || rest.includes('?')) throw bad('a cluster has database 0 only: no path, no query');
+  const rootNodes = rest.split(',').map((node) => {
+    // As the server's: the port is 6379 when none is given.
+    const match = /^([^:,\s]+|\[[0-9a-fA-F:.]+\])(?::(\d{1,5}))?$/.exec(node);
+    const port = match ? Number(match[2] ?? 6379) : 0;
+    if (!match || port < 1 || port > 65535) throw bad(`'${node}' is not host[:port] (a port from 1 to 65535)`);
+    return { url: `redis://${match[1]}:${port}` };
+  });
+  return { rootNodes, username, password };
+}
+
+/**
  * An emitter for the cluster whose Redis is `url` and whose channels start
  * with `prefix` (the server's --channel-prefix). It connects on first use,
  * and again on the next call after the connection failed; a call waits at
@@ -136,22 +171,33 @@ export function createEmitter({
   timeoutMs = 2000,
   name = 'switchboard-emitter',
 } = {}) {
+  // A cluster:// URL is checked now; a redis:// one by the first connect.
+  const cluster = typeof url === 'string' && url.startsWith('cluster://') ? parseClusterUrl(url) : null;
   let client = null;
   let connecting = null;
   let closed = false;
 
+  // Fail, do not queue: a caller hears at once that Redis is gone.
+  const clientOptions = {
+    name,
+    disableOfflineQueue: true,
+    socket: { connectTimeout: timeoutMs, reconnectStrategy: false },
+  };
+  function open() {
+    if (!cluster) return createClient({ url, ...clientOptions });
+    const { rootNodes, username, password } = cluster;
+    return createCluster({ rootNodes, defaults: { username, password, ...clientOptions } });
+  }
+  // A cluster client stays open while one of its nodes' connections is lost:
+  // after a failed call, the next one starts over from the slot map.
+  const usable = (c) => (cluster ? c.isOpen : c.isReady);
+
   // The connected client; calls made while it connects wait for the same connect.
   function connection() {
     if (closed) return Promise.reject(new EmitError('closed', 'the emitter is closed'));
-    if (client?.isReady) return Promise.resolve(client);
+    if (client && usable(client)) return Promise.resolve(client);
     if (!connecting) {
-      const fresh = createClient({
-        url,
-        name,
-        // Fail, do not queue: a caller hears at once that Redis is gone.
-        disableOfflineQueue: true,
-        socket: { connectTimeout: timeoutMs, reconnectStrategy: false },
-      });
+      const fresh = open();
       // Failures reach the callers as rejections; without a listener they would crash the process.
       fresh.on('error', () => {});
       const previous = client;
@@ -181,6 +227,9 @@ export function createEmitter({
     });
     try {
       return await Promise.race([send(redis), deadline]);
+    } catch (err) {
+      if (cluster && redis.isOpen) redis.disconnect().catch(() => {});
+      throw err;
     } finally {
       clearTimeout(timer);
     }
@@ -194,11 +243,16 @@ export function createEmitter({
     /** Publishes `{room|user|to|broadcast: true, data}`; resolves once Redis has taken it. */
     async publish(message) {
       const bus = busMessage(prefix, message);
-      if (bus) await withRedis((redis) => redis.publish(bus.channel, bus.envelope));
+      if (!bus) return;
+      await withRedis((redis) => (cluster ? redis.sPublish(bus.channel, bus.envelope) : redis.publish(bus.channel, bus.envelope)));
     },
     /**
      * Publishes every message in order in one MULTI/EXEC, or none: a refused
-     * one rejects with an EmitError whose `index` is its position.
+     * one rejects with an EmitError whose `index` is its position. On a
+     * cluster a transaction cannot span slots: each run of consecutive
+     * messages on one channel is one MULTI/EXEC, sent once the run before it
+     * was taken, all or none per run; after a failed run the error's
+     * `published` says how many messages the runs before it published.
      */
     async publishAll(messages) {
       const bus = messages.map((message, index) => {
@@ -211,11 +265,32 @@ export function createEmitter({
       });
       const sent = bus.filter(Boolean);
       if (sent.length === 0) return;
-      await withRedis((redis) => {
-        const multi = redis.multi();
-        for (const { channel, envelope } of sent) multi.publish(channel, envelope);
-        return multi.exec();
-      });
+      if (!cluster) {
+        await withRedis((redis) => {
+          const multi = redis.multi();
+          for (const { channel, envelope } of sent) multi.publish(channel, envelope);
+          return multi.exec();
+        });
+        return;
+      }
+      let published = 0;
+      for (let begin = 0; begin < sent.length; ) {
+        let end = begin + 1;
+        while (end < sent.length && sent[end].channel === sent[begin].channel) end++;
+        const run = sent.slice(begin, end);
+        try {
+          await withRedis((redis) => {
+            const multi = redis.multi(run[0].channel);
+            for (const { channel, envelope } of run) multi.sPublish(channel, envelope);
+            return multi.exec();
+          });
+        } catch (err) {
+          err.published = published;
+          throw err;
+        }
+        published += run.length;
+        begin = end;
+      }
     },
     toRoom: (room, data) => emitter.publish({ room, data }),
     toUser: (user, data) => emitter.publish({ user, data }),

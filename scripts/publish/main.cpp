@@ -74,7 +74,7 @@ class line_publisher {
 
   // Redis failed on the first `count` lines of the batch.
   bool failed(error_code ec, std::size_t count) {
-    complain(o_.redis.describe() + ": " + ec.message() + ", publishing lines " +
+    complain(o_.redis_name + ": " + ec.message() + ", publishing lines " +
              std::to_string(pending_.lines.front()) + " to " + std::to_string(pending_.lines[count - 1]) +
              "; the " + std::to_string(published_) + " messages before them were published");
     return false;
@@ -91,12 +91,12 @@ asio::awaitable<int> run(emit::emitter& out, const options& o) {
     // Checked before it connects: bad data is said to be bad, Redis or not.
     error_code ec = co_await out.publish({o.scope, o.target, *o.data});
     if (!ec) co_return 0;
-    complain(ec.category() == emit::category() ? ec.message() : o.redis.describe() + ": " + ec.message());
+    complain(ec.category() == emit::category() ? ec.message() : o.redis_name + ": " + ec.message());
     co_return 1;
   }
   // Before the first line: an unreachable Redis shows without any input.
   if (error_code ec = co_await out.connect()) {
-    complain(o.redis.describe() + ": " + ec.message());
+    complain(o.redis_name + ": " + ec.message());
     co_return 1;
   }
   co_return co_await line_publisher(out, o).run();

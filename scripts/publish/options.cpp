@@ -5,6 +5,8 @@
 
 #include "common/emit/bus_message.hpp"
 #include "common/protocol/redis_keys.hpp"
+#include "common/redis/cluster_seeds.hpp"
+#include "common/redis/endpoint.hpp"
 
 namespace switchboard::publish {
 namespace po = boost::program_options;
@@ -16,8 +18,9 @@ po::options_description flags() {
   desc.add_options()
       ("help,h", "print this help and exit")
       ("redis", po::value<std::string>()->value_name("URL"),
-       "Redis of the cluster: redis://[[user]:password@]host[:port][/db] or unix:///path[?db=N] "
-       "(default: REDIS_URL, else redis://127.0.0.1:6379)")
+       "Redis of the cluster: redis://[[user]:password@]host[:port][/db], unix:///path[?db=N], or a "
+       "Redis Cluster: cluster://[[user]:password@]host:port[,host:port...] (SPUBLISH to each channel's "
+       "shard) (default: REDIS_URL, else redis://127.0.0.1:6379)")
       ("channel-prefix", po::value<std::string>()->value_name("P")->default_value("sb:"),
        "the cluster's --channel-prefix")
       ("room", po::value<std::string>()->value_name("R"), "to the members of room R (user:U: to user U)")
@@ -67,7 +70,8 @@ std::string usage() {
          "comes after --. Without DATA, messages are read from standard input, one JSON value per\n"
          "line (blank lines are skipped), and published in order, up to 1000 in one MULTI/EXEC round\n"
          "trip; what has been read is published before the next read waits, so a slow writer's\n"
-         "lines go out as they come.\n\n"
+         "lines go out as they come. On a Redis Cluster every message is an SPUBLISH to the primary\n"
+         "that serves the channel's slot, in order (all of them go to one channel, so one shard).\n\n"
       << flags()
       << "\nExit status: 0 once Redis has taken every message; 1 when DATA or a line is not one JSON\n"
          "value (the lines before it are published), or Redis cannot be reached or fails; 2 on a\n"
@@ -100,11 +104,17 @@ options parse_options(int argc, const char* const argv[], const char* redis_url_
   }
   if (vm.count("redis")) o.redis_url = vm["redis"].as<std::string>();
   else if (redis_url_env != nullptr && *redis_url_env != '\0') o.redis_url = redis_url_env;
+  // Not the URL itself in messages: it may hold a password.
   std::string why;
-  auto ep = redis::parse_endpoint(o.redis_url, &why);
-  // Not the URL itself: it may hold a password.
-  if (!ep) throw options_error("--redis: " + why);
-  o.redis = *ep;
+  if (o.redis_url.starts_with("cluster://")) {
+    auto seeds = redis::parse_cluster_url(o.redis_url, &why);
+    if (!seeds) throw options_error("--redis: " + why);
+    o.redis_name = seeds->describe();
+  } else {
+    auto ep = redis::parse_endpoint(o.redis_url, &why);
+    if (!ep) throw options_error("--redis: " + why);
+    o.redis_name = ep->describe();
+  }
   o.channel_prefix = vm["channel-prefix"].as<std::string>();
   read_recipient(vm, o);
   if (vm.count("data")) o.data = vm["data"].as<std::string>();

@@ -7,7 +7,6 @@
 #include <string>
 
 #include "common/protocol/frames.hpp"
-#include "common/redis/endpoint.hpp"
 
 namespace switchboard::publish {
 
@@ -20,7 +19,7 @@ class options_error : public std::runtime_error {
 struct options {
   bool help = false;
   std::string redis_url = "redis://127.0.0.1:6379";
-  redis::endpoint redis;  // redis_url, parsed
+  std::string redis_name;  // redis_url for messages, without the password
   std::string channel_prefix = "sb:";
   protocol::scope scope{};
   std::string target;  // the room, user or connection id; empty for a broadcast

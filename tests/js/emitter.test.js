@@ -1,7 +1,9 @@
 // scripts/emitter-node against a real redis-server and the real binary
 // (2 workers, auth on): room, user, broadcast and connection deliveries with
 // "from":"server", a batch in order or not at all, and every refusal before
-// anything reaches Redis. Needs `npm ci` in scripts/emitter-node (the redis
+// anything reaches Redis. Then the same on one Redis Cluster (3 primaries,
+// each with a replica) with two nodes on --redis cluster://: SPUBLISH to
+// every shard, order per channel, a batch over several channels. Needs `npm ci` in scripts/emitter-node (the redis
 // package); scripts/test.sh runs it.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -9,8 +11,8 @@ import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { busMessage, createEmitter, EmitError, MAX_DATA_DEPTH } from '../../scripts/emitter-node/index.js';
-import { freePort, mintToken, nodeWebSocket, startCluster, waitFor } from './harness.js';
+import { busMessage, createEmitter, EmitError, MAX_DATA_DEPTH, parseClusterUrl } from '../../scripts/emitter-node/index.js';
+import { freePort, mintToken, nodeWebSocket, startCluster, startRedisCluster, waitFor } from './harness.js';
 
 const WebSocket = await nodeWebSocket();
 const SECRET = 'emitter-test-secret-of-32-bytes-or-more';
@@ -189,5 +191,85 @@ describe('emitter-node refusals', () => {
     await assert.rejects(emitter.broadcast(1), { code: 'ECONNREFUSED' });
     await emitter.close();
     await assert.rejects(emitter.broadcast(1), { code: 'closed' });
+  });
+});
+
+describe('emitter-node on a Redis Cluster', () => {
+  let redisCluster;
+  const nodes = [];
+  let emitter;
+  const clients = [];
+  // Twelve rooms whose channels' slots fall on all three primaries (checked below).
+  const rooms = Array.from({ length: 12 }, (_, n) => `shard-room-${n}`);
+
+  before(async () => {
+    redisCluster = await startRedisCluster({ name: 'emitter-cluster' });
+    for (const name of ['emitter-c1', 'emitter-c2'])
+      nodes.push(await startCluster({ name, workers: 2, redisUrl: redisCluster.url, args: ['--auth-secret', SECRET] }));
+    emitter = createEmitter({ url: redisCluster.url });
+  });
+
+  after(async () => {
+    for (const client of clients) client.close();
+    await emitter?.close();
+    for (const node of nodes) await node.stop();
+    await redisCluster?.stop();
+  });
+
+  async function client(node, sub) {
+    const c = await connectAs(node, sub);
+    clients.push(c);
+    return c;
+  }
+
+  test('room, user, broadcast and connection messages reach their recipients on both nodes', async () => {
+    const [alice1, alice2, bob] = [await client(nodes[0], 'alice'), await client(nodes[1], 'alice'), await client(nodes[1], 'bob')];
+    await bob.join('chat');
+    await emitter.toRoom('chat', 'hi');
+    await emitter.toUser('alice', 'for alice');
+    await emitter.broadcast(1);
+    await emitter.toConnection(bob.id, 'for bob');
+    const toAlice = [{ type: 'message', scope: 'user', from: 'server', user: 'alice', data: 'for alice' },
+      { type: 'message', scope: 'broadcast', from: 'server', data: 1 }];
+    const toBob = [{ type: 'message', scope: 'room', from: 'server', room: 'chat', data: 'hi' },
+      { type: 'message', scope: 'broadcast', from: 'server', data: 1 },
+      { type: 'message', scope: 'direct', from: 'server', to: bob.id, data: 'for bob' }];
+    for (const [c, frames] of [[alice1, toAlice], [alice2, toAlice], [bob, toBob]])
+      await waitFor(() => c.messages().length >= frames.length, { what: `${frames.length} messages for ${c.id}` });
+    await sleep(200); // nothing more arrives
+    for (const [c, frames] of [[alice1, toAlice], [alice2, toAlice], [bob, toBob]]) assert.deepEqual(c.messages(), frames, c.id);
+  });
+
+  test('rooms on every shard get their messages in order, one at a time and in a batch', async () => {
+    const member = await client(nodes[1], 'erin');
+    for (const room of rooms) await member.join(room);
+    // Every primary holds some of the rooms' channels: the worker subscribed on each shard.
+    const holders = [];
+    for (const port of redisCluster.ports) {
+      const held = await redisCommand(port, 'PUBSUB SHARDCHANNELS sb:room:{shard-room-*}');
+      if (held.includes('shard-room-')) holders.push(port);
+    }
+    assert.equal(holders.length, 3, `shards holding the rooms: ${holders}`);
+
+    for (let n = 0; n < 20; n++) for (const room of rooms) await emitter.toRoom(room, n);
+    // A batch over every room: runs of one channel, each in order.
+    const batch = rooms.flatMap((room) => [20, 21, 22].map((n) => ({ room, data: n })));
+    await emitter.publishAll(batch);
+    await waitFor(() => member.messages().length >= rooms.length * 23, { timeoutMs: 10000, what: `${rooms.length * 23} messages` });
+    for (const room of rooms) {
+      const got = member.messages().filter((m) => m.room === room).map((m) => m.data);
+      assert.deepEqual(got, Array.from({ length: 23 }, (_, n) => n), room);
+    }
+  });
+
+  test('a bad cluster URL is refused at once, an unreachable cluster rejects', async () => {
+    for (const url of ['cluster://', 'cluster://host:0', 'cluster://host:99999', 'cluster://host:1/0'])
+      assert.throws(() => createEmitter({ url }), (err) => err instanceof EmitError && err.code === 'bad_url', url);
+    assert.deepEqual(parseClusterUrl('cluster://u:p%40ss@10.0.0.1:7000,h'), {
+      rootNodes: [{ url: 'redis://10.0.0.1:7000' }, { url: 'redis://h:6379' }], username: 'u', password: 'p@ss',
+    });
+    const unreachable = createEmitter({ url: `cluster://127.0.0.1:${await freePort()}` });
+    await assert.rejects(unreachable.broadcast(1));
+    await unreachable.close();
   });
 });

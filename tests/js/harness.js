@@ -1,5 +1,5 @@
-// Test harness: a private redis-server and the real switchboard binary on
-// loopback, plus the /proc look-ups that tell which worker holds which
+// Test harness: a private redis-server (or Redis Cluster) and the real
+// switchboard binary on loopback, plus the /proc look-ups that tell which worker holds which
 // connection. Everything started here is killed by stop(), and by an exit
 // hook if the test process dies first.
 import { spawn, execFileSync } from 'node:child_process';
@@ -161,12 +161,67 @@ function httpGet(port, urlPath) {
   });
 }
 
+// Runs redis-cli with `args`; its output, or throws with it.
+function redisCli(args) {
+  return execFileSync('redis-cli', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60000 });
+}
+
+/**
+ * A Redis Cluster on loopback: six nodes on free ports, made three primaries
+ * each with one replica by `redis-cli --cluster create`; resolves once every
+ * node says cluster_state:ok and every replica is linked. `url` is the
+ * cluster:// URL of the first three nodes, `ports` all six; stop() ends them.
+ */
+export async function startRedisCluster({ name }) {
+  const dir = path.join(buildDir, 'js-tests', `${name}-redis-cluster`);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  const nodes = [];
+  const ports = [];
+  const taken = new Set();
+  // Nothing listens on a port until its node starts: the same one may come twice.
+  const unusedPort = async () => {
+    for (;;) {
+      const port = await freePort();
+      if (!taken.has(port)) return taken.add(port) && port;
+    }
+  };
+  const stop = () => Promise.all(nodes.map((node) => stopChild(node, 3000)));
+  try {
+    for (let i = 0; i < 6; i++) {
+      const port = await unusedPort();
+      // The bus port is named: the default, port + 10000, may be past 65535.
+      const busPort = await unusedPort();
+      ports.push(port);
+      nodes.push(spawnLogged('redis-server', [
+        '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+        '--cluster-enabled', 'yes', '--cluster-port', String(busPort), '--cluster-node-timeout', '1000',
+        '--cluster-config-file', path.join(dir, `nodes-${port}.conf`), '--dir', dir,
+      ], path.join(dir, `redis-${port}.log`)));
+    }
+    for (const port of ports) await waitFor(() => redisPing(port), { timeoutMs: 5000, what: `redis-server on ${port}` });
+    redisCli(['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '1', '--cluster-yes']);
+    const settled = (port) => {
+      const info = redisCli(['-p', String(port), 'INFO', 'replication']);
+      const ok = redisCli(['-p', String(port), 'CLUSTER', 'INFO']).includes('cluster_state:ok');
+      return ok && (info.includes('role:master') || info.includes('master_link_status:up'));
+    };
+    for (const port of ports) await waitFor(() => settled(port), { timeoutMs: 30000, what: `cluster node ${port}` });
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { ports, url: `cluster://${ports.slice(0, 3).map((p) => `127.0.0.1:${p}`).join(',')}`, stop };
+}
+
 /**
  * Starts redis-server and a switchboard node with `workers` workers on free
  * loopback ports; resolves once /healthz answers 200 and /metrics shows every
- * worker healthy. `name` labels the logs, kept in <build>/js-tests/.
+ * worker healthy. `name` labels the logs, kept in <build>/js-tests/. With
+ * `redisUrl` the node uses that Redis (a cluster:// one, say) and no
+ * redis-server is started.
  */
-export async function startCluster({ name, workers = 2, args = [] }) {
+export async function startCluster({ name, workers = 2, args = [], redisUrl = null }) {
   if (!fs.existsSync(serverBin)) throw new Error(`no server binary at ${serverBin} (set SWITCHBOARD_BIN)`);
   const logDir = path.join(buildDir, 'js-tests');
   fs.mkdirSync(logDir, { recursive: true });
@@ -206,7 +261,7 @@ export async function startCluster({ name, workers = 2, args = [] }) {
 
   try {
     // Ports can be taken between freePort() and bind: try a few times.
-    for (let attempt = 1; ; attempt++) {
+    for (let attempt = 1; !redisUrl; attempt++) {
       cluster.redisPort = await freePort();
       cluster.redis = spawnLogged('redis-server',
         ['--port', String(cluster.redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
@@ -223,7 +278,7 @@ export async function startCluster({ name, workers = 2, args = [] }) {
       cluster.port = await freePort();
       cluster.master = spawnLogged(serverBin, [
         '--bind', '127.0.0.1', '--port', String(cluster.port), '--workers', String(workers),
-        '--redis', `redis://127.0.0.1:${cluster.redisPort}`, '--node', name,
+        '--redis', redisUrl ?? `redis://127.0.0.1:${cluster.redisPort}`, '--node', name,
         '--liveness-seconds', '1', '--drain-seconds', '2', ...args,
       ], cluster.serverLog);
       try {
