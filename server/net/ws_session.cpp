@@ -109,14 +109,18 @@ void ws_session::wait_readable() {
 }
 
 void ws_session::on_readable(error_code ec) {
+  // The end of the stream, a reset, or the socket closed here. Not Beast's
+  // to find: Asio takes a receive that got no bytes for a drained socket
+  // and, its epoll registration being edge-triggered, would leave a read
+  // started now waiting for an event that has already come.
+  if (ec) return end(ec);
   // The answer to the idle watch's ping: taken here, or Beast's read would
   // stay pending after it until the next message.
-  if (!ec && ws_.next_layer().take_pong()) {
+  if (ws_.next_layer().take_pong()) {
     heard_ = true;
     return wait_readable();
   }
-  // Anything else (a message, a ping, a close, the end, an error) is
-  // Beast's to read and report.
+  // Anything else (a message, a ping, a close frame) is Beast's to read.
   read_now();
 }
 

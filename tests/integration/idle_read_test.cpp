@@ -75,6 +75,15 @@ class raw_client {
     ASSERT_NE(welcome.payload.find("\"welcome\""), std::string::npos) << welcome.payload;
   }
 
+  // Whether the upgrade was answered with 101 within `timeout` (503 past --max-connections).
+  bool upgraded_within(std::chrono::milliseconds timeout) {
+    auto deadline = clock::now() + timeout;
+    while (buffer_.find("\r\n\r\n") == std::string::npos) {
+      if (!read_more(deadline)) return false;
+    }
+    return buffer_.rfind("HTTP/1.1 101", 0) == 0;
+  }
+
   // The next frame; opcode 0 and an empty payload when none came in time.
   frame next(std::chrono::milliseconds timeout) {
     auto deadline = clock::now() + timeout;
@@ -212,6 +221,24 @@ TEST_F(cluster_test, a_close_while_idle_is_answered_and_the_connection_ends) {
   EXPECT_EQ(f.opcode, close_opcode);
   EXPECT_EQ(f.payload.substr(0, 2), std::string("\x03\xe8", 2));
   EXPECT_TRUE(c.closed_within(5s)) << "the server kept the connection after the close handshake";
+}
+
+TEST_F(cluster_test, a_peer_gone_without_a_close_frame_while_idle_is_noticed_at_once) {
+  // One connection at most: the next is admitted only once the session of
+  // the first has ended.
+  start_server({.workers = 1, .extra_flags = {"--max-connections", "1"}});
+  {
+    raw_client gone(server().port());
+    gone.upgrade();
+    std::this_thread::sleep_for(300ms);
+  }  // FIN, no close frame
+  const auto deadline = clock::now() + 5s;
+  bool admitted = false;
+  while (!admitted && clock::now() < deadline) {
+    raw_client next(server().port());
+    admitted = next.upgraded_within(500ms);
+  }
+  EXPECT_TRUE(admitted) << "the idle session of a peer that left was not ended";
 }
 
 TEST_F(cluster_test, a_message_after_a_long_idle_is_read) {
