@@ -35,6 +35,10 @@ Usage: scripts/bench.sh [options]
                     fanout-1k fanout-10k fanout-max direct direct-max
                     publish-max rooms room-1k room-max hold connect-rate
   --workers N       worker processes of each server (default 2)
+  --held N          connections the hold scenario opens (default 15000,
+                    --quick 2000): one load process per 15,000 and one
+                    source address per 14,000 (past half of an address's
+                    port range the kernel's port search slows down)
   --auth MODE       none (default), hs256, rs256 or es256: start Switchboard
                     with a fresh key of that kind (--auth-secret, or
                     --auth-public-key with the public half) and have the
@@ -75,6 +79,7 @@ quick=0
 duration=""
 only=""
 workers=2
+held_flag=""
 plot=0
 build=1
 custom_bin=""
@@ -94,6 +99,8 @@ while [ $# -gt 0 ]; do
     --only=*) only="${1#*=}" ;;
     --workers) workers="${2:?--workers needs a number}"; shift ;;
     --workers=*) workers="${1#*=}" ;;
+    --held) held_flag="${2:?--held needs a number}"; shift ;;
+    --held=*) held_flag="${1#*=}" ;;
     --plot) plot=1 ;;
     --no-build) build=0 ;;
     --switchboard-bin) custom_bin="${2:?--switchboard-bin needs a path}"; shift ;;
@@ -113,6 +120,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 [[ "$workers" =~ ^[1-9][0-9]*$ ]] || die "--workers: expected a positive integer, got '$workers'"
+[ -z "$held_flag" ] || [[ "$held_flag" =~ ^[1-9][0-9]*$ ]] || die "--held: expected a positive integer, got '$held_flag'"
 case "$auth" in
   none | hs256 | rs256 | es256) ;;
   *) die "--auth: expected none, hs256, rs256 or es256, got '$auth'" ;;
@@ -145,6 +153,15 @@ hold_seconds=$(( duration / 2 > 3 ? duration / 2 : 3 ))
 # hold: the memory target is stated at 15,000 idle connections.
 if [ "$quick" = 1 ]; then big=2000; held=2000; pairs_clients=400; rooms=100; loops=20
 else big=10000; held=15000; pairs_clients=2000; rooms=1000; loops=50; fi
+[ -n "$held_flag" ] && held="$held_flag"
+# A load process holds at most 15,000 connections (its 20,000 descriptors),
+# a source address at most 14,000 (half its ephemeral ports), and two of each at least.
+hold_procs=$(( (held + 14999) / 15000 )); [ "$hold_procs" -ge 2 ] || hold_procs=2
+hold_addrs=$(( (held + 13999) / 14000 )); [ "$hold_addrs" -ge 2 ] || hold_addrs=2
+# The final pings: 10,000 a second over the first half of the lead, and the
+# other half for the answers (3 s at 15,000 held, 40 s at 200,000: on two
+# cores shared with the load processes faster is more than they keep up with).
+hold_ping_lead=$(( held / 5000 > 2 ? held / 5000 : 2 ))
 
 # The load tester's arguments for each scenario, --url and --plot aside.
 # Fixed rates (open loop), low enough for both servers to keep up on two
@@ -169,7 +186,7 @@ scenario_args() {
     room-1k) echo rooms --rooms 1 --room-size 1000 -P 10 -r 40 "${common[@]}" ;;
     # Closed loop into one room: how many publishes per second it takes.
     room-max) echo rooms --rooms 1 --room-size 10 -P 10 --closed -w 4 "${common[@]}" ;;
-    hold) echo connect -c "$held" --procs 2 --source-addrs 2 -d "$hold_seconds" ;;
+    hold) echo connect -c "$held" --procs "$hold_procs" --source-addrs "$hold_addrs" -d "$hold_seconds" --ping-lead "$hold_ping_lead" ;;
     # Closed loop of connect, ping, close: TIME_WAIT is spread over 8 source addresses.
     connect-rate) echo churn -c "$loops" --closed --source-addrs 8 "${common[@]}" ;;
   esac
@@ -186,7 +203,7 @@ describe() {
     rooms) echo "$rooms rooms of 10, $rooms room messages/s from 10 senders outside the rooms" ;;
     room-1k) echo "one room of 1000, 40 room messages/s from 10 senders outside it" ;;
     room-max) echo "one room of 10, as fast as it goes: 10 senders, 4 unacknowledged each" ;;
-    hold) echo "open $held connections, hold them ${hold_seconds} s idle" ;;
+    hold) echo "open $held connections, hold them ${hold_seconds} s idle, ping each at the end" ;;
     connect-rate) echo "$loops loops of connect, ping, close, closed loop" ;;
   esac
 }
@@ -453,8 +470,10 @@ process_table() {
 
 # Reads the load tester's progress lines as they come, echoes them, and for
 # each one appends "second phase server_ticks server_rss_kib redis_ticks
-# count conns" to $1, where count is that second's deliveries (message
-# scenarios), cycles (churn) or handshakes (connect).
+# count conns tcp_pages" to $1, where count is that second's deliveries
+# (message scenarios), cycles (churn) or handshakes (connect), and tcp_pages
+# the kernel's TCP socket memory (/proc/net/sockstat, in pages).
+tcp_pages() { awk '/^TCP:/ {for (i = 1; i < NF; i++) if ($i == "mem") print $(i + 1)}' /proc/net/sockstat; }
 monitor() {
   local samples="$1" line second phase count conns cpu rss redis
   while IFS= read -r line; do
@@ -466,7 +485,7 @@ monitor() {
     count=0 conns=0
     if [[ "$line" =~ (delivered|cycles|handshakes)\ ([0-9]+)/s ]]; then count="${BASH_REMATCH[2]}"; fi
     if [[ "$line" =~ conns\ ([0-9]+) ]]; then conns="${BASH_REMATCH[1]}"; fi
-    echo "$second $phase $cpu $rss ${redis%% *} $count $conns" >>"$samples"
+    echo "$second $phase $cpu $rss ${redis%% *} $count $conns $(tcp_pages)" >>"$samples"
   done
 }
 
@@ -490,6 +509,8 @@ run_one() {
   read -r idle0_cpu _ _ <<<"$(group_usage "$server_pid")"
   sleep 2
   read -r idle_cpu idle_rss user_before <<<"$(group_usage "$server_pid")"
+  local idle_tcp_pages
+  idle_tcp_pages=$(tcp_pages)
   redis_before=$(redis_usage)
   { echo "# idle, before the load tester"; uptime; process_table "$server_pid"; } >"$base.server.txt"
   : >"$base.samples"
@@ -530,11 +551,11 @@ run_one() {
   # last line of the hold phase.
   local server_json
   server_json=$(awk -v hz="$clk_tck" -v scen="$scenario" \
-      -v idle_cpu="$idle_cpu" -v idle_rss="$idle_rss" -v after_cpu="$after_cpu" -v idle0_cpu="$idle0_cpu" \
+      -v idle_cpu="$idle_cpu" -v idle_rss="$idle_rss" -v idle_tcp="$idle_tcp_pages" -v lead="$((hold_ping_lead + 1))" -v page_kib="$(( $(getconf PAGESIZE) / 1024 ))" -v after_cpu="$after_cpu" -v idle0_cpu="$idle0_cpu" \
       -v redis_before="${redis_before%% *}" -v redis_after="${redis_after%% *}" \
       -v user_ticks="$((user_after - user_before))" \
       -v seconds="$(awk -v a="$begin_s" -v b="$end_s" 'BEGIN {print b - a}')" '
-    { sec[NR] = $1; ph[NR] = $2; cpu[NR] = $3; rss[NR] = $4; rcpu[NR] = $5; cnt[NR] = $6; conns[NR] = $7 }
+    { sec[NR] = $1; ph[NR] = $2; cpu[NR] = $3; rss[NR] = $4; rcpu[NR] = $5; cnt[NR] = $6; conns[NR] = $7; tcp[NR] = $8 }
     $2 == "measure" { if (!a) a = NR; b = NR }
     $2 == "hold" { if (!h) h = NR; last_hold = NR }
     END {
@@ -547,6 +568,13 @@ run_one() {
           if (opened > 0) {
             out = out sprintf(",\"rss_kib_per_conn\":%.2f", (rss[last_hold] - idle_rss) / opened)
             out = out sprintf(",\"cpu_us_per_handshake\":%.1f", (cpu[h] - idle_cpu) * 1e6 / hz / opened)
+            # Before the final pings (their bytes in flight fill socket
+            # buffers for a moment): what the idle connections hold. The
+            # kernel figure covers both ends of every connection, the load
+            # tester being on this machine.
+            q = last_hold - lead; if (q < h) q = h
+            out = out sprintf(",\"rss_kib_per_conn_before_pings\":%.2f", (rss[q] - idle_rss) / opened)
+            out = out sprintf(",\"tcp_kib_per_conn\":%.2f", (tcp[q] - idle_tcp) * page_kib / opened)
           }
         }
       } else if (a && b > a) {

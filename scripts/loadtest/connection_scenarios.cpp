@@ -1,5 +1,6 @@
 // connect and churn: the load is opening connections, not messages.
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -92,13 +93,46 @@ asio::awaitable<void> churn_loop(run_state& rs, std::size_t index, std::string t
   }
 }
 
+// The end of a hold: one ping on every open connection, from --ping-lead
+// before the end, spread over the first half of it; the read loops count
+// the pongs. Every ping due is sent at each wakeup, at most one wakeup per
+// pace: a loaded machine wakes a process late, and a wait per ping would
+// fall behind the schedule.
+asio::awaitable<void> ping_all(run_state& rs, fleet& fl) {
+  constexpr nanos pace = 10'000'000;  // 10 ms
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  auto& peers = fl.peers();
+  const nanos lead = static_cast<nanos>(rs.opt.ping_lead * 1e9);
+  const nanos first = std::max(rs.window_end - lead, rs.start);
+  const auto count = static_cast<nanos>(peers.size());
+  auto due = [&](nanos k) { return first + lead / 2 * k / count; };
+  for (nanos k = 0; k < count;) {
+    const nanos now = now_ns();
+    if (due(k) > now) {
+      timer.expires_at(to_time_point(std::max(due(k), now + pace)));
+      co_await timer.async_wait(use_nothrow);
+      continue;
+    }
+    for (; k < count && due(k) <= now && !rs.stopping; ++k) {
+      auto& p = peers[static_cast<std::size_t>(k)];
+      if (!p.open) continue;
+      ++rs.total.c.sent;
+      co_await p.conn.write(ping_frame);
+    }
+    if (rs.stopping) co_return;
+  }
+}
+
 }  // namespace
 
-// Open the connections, then hold them idle until the parent says stop.
+// Open the connections, hold them idle, ping each at the end; then wait
+// until the parent says stop.
 asio::awaitable<void> run_connect(run_state& rs, fleet& fl, control& ctl) {
   co_await fl.connect(rs.part.connections, nullptr, true);
   const bool go = co_await await_go(rs, ctl, fl.open_count());
   if (!go) co_return;
+  // Beside the wait, so that a stop before the end is not held up by it.
+  if (rs.opt.ping_lead > 0 && !fl.peers().empty()) spawn(rs.ioc.get_executor(), ping_all(rs, fl), "final pings");
   co_await ctl.wait_stop();
 }
 

@@ -122,8 +122,11 @@ void fleet::on_frame(peer& p, std::string_view frame) {
       }
       break;
     }
+    case frame_kind::pong:
+      ++s.c.acked;  // the end of a hold (connect)
+      break;
     default:
-      break;  // pong, presence: nobody here asked
+      break;  // presence: nobody here asked
   }
 }
 

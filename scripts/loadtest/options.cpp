@@ -75,7 +75,8 @@ options parse_options(int argc, const char* const argv[]) {
       "  rooms    --rooms rooms of --room-size members (joined with ack); --publishers extra\n"
       "           connections send room messages round-robin; only members may receive\n"
       "  connect  open --clients connections as fast as --connect-concurrency allows, hold them\n"
-      "           idle for --duration s; reports handshakes/s and failures\n"
+      "           idle for --duration s, ping each --ping-lead s before the end; reports\n"
+      "           handshakes/s, failures and pings answered\n"
       "  churn    --clients loops of connect, ping/pong, close, for --warmup + --duration s\n\n"
       "Tokens (--token, or --token-secret / --token-key, not both): a minted token has sub\n"
       "load-<process>-<n>, distinct per connection, exp now + --token-ttl, and grants all the\n"
@@ -101,6 +102,9 @@ options parse_options(int argc, const char* const argv[]) {
     ("window,w", po::value<std::size_t>()->default_value(o.window), "closed loop: unacknowledged requests per sender")
     ("duration,d", po::value<double>()->default_value(o.duration),
        "seconds measured (connect: seconds the connections are held idle)")
+    ("ping-lead", po::value<double>()->default_value(o.ping_lead),
+       "connect: every connection pings this many seconds before the hold ends, spread over the "
+       "first half of them; 0: no pings")
     ("warmup", po::value<double>()->default_value(o.warmup), "seconds of load before measuring, not counted")
     ("drain", po::value<double>()->default_value(o.drain),
        "at most this many seconds waiting for outstanding deliveries after sending stops")
@@ -156,6 +160,14 @@ options parse_options(int argc, const char* const argv[]) {
   o.window = in_range<std::size_t>(vm, "window", 1, 100'000);
   o.duration = in_range<double>(vm, "duration", 0.1, 86400);
   o.warmup = in_range<double>(vm, "warmup", 0, 86400);
+  o.ping_lead = in_range<double>(vm, "ping-lead", 0, 86400);
+  if (!vm["ping-lead"].defaulted() && o.scenario != scenario_kind::connect)
+    throw options_error("--ping-lead: only for the connect scenario");
+  if (o.scenario == scenario_kind::connect && o.ping_lead >= o.duration) {
+    if (!vm["ping-lead"].defaulted())
+      throw options_error("--ping-lead: must be shorter than --duration, the hold it ends");
+    o.ping_lead = o.duration / 2;  // the default leaves half of a short hold for the pings
+  }
   o.drain = in_range<double>(vm, "drain", 0, 3600);
   o.procs = in_range<int>(vm, "procs", 1, 256);
   o.source_addrs = in_range<int>(vm, "source-addrs", 1, 254);

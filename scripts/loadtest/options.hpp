@@ -31,6 +31,10 @@ struct options {
   double rate = 1000;
   std::size_t window = 16;
   double duration = 10;  // seconds measured (connect: seconds the connections are held)
+  // connect: every connection sends a ping this long before the hold ends,
+  // spread over the first half of it (10,000s at once would be a burst no
+  // idle server sees), and the pongs are counted.
+  double ping_lead = 2;
   double warmup = 2;     // seconds sent before measuring, excluded from stats
   double drain = 10;     // at most this long waiting for deliveries after sending stops
   int procs = 1;

@@ -69,6 +69,17 @@ TEST(Options, TokenTtlOnlyForMintedTokens) {
   EXPECT_NE(refusal({"--token-secret", "s", "--token-ttl", "soon"}), "accepted");
 }
 
+TEST(Options, PingLeadEndsAConnectHold) {
+  EXPECT_EQ(parse({"connect"}).ping_lead, 2);
+  EXPECT_EQ(parse({"connect", "-d", "60", "--ping-lead", "10"}).ping_lead, 10);
+  EXPECT_EQ(parse({"connect", "--ping-lead", "0"}).ping_lead, 0);
+  // The default leaves half of a short hold to the pings.
+  EXPECT_EQ(parse({"connect", "-d", "1"}).ping_lead, 0.5);
+  EXPECT_EQ(refusal({"connect", "-d", "5", "--ping-lead", "5"}),
+            "--ping-lead: must be shorter than --duration, the hold it ends");
+  EXPECT_EQ(refusal({"fanout", "--ping-lead", "1"}), "--ping-lead: only for the connect scenario");
+}
+
 TEST(Options, HelpNamesTheTokenFlags) {
   try {
     parse({"--help"});

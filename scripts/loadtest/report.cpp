@@ -92,6 +92,11 @@ void print_summary(std::FILE* out, const options& o, const outcome& r) {
     std::fprintf(out, "rooms        %zu x %zu members: %llu of %zu joined (each refused join is under errors)\n",
                  o.rooms, o.room_size, static_cast<unsigned long long>(c.joined), o.rooms * o.room_size);
   }
+  if (o.scenario == scenario_kind::connect) {
+    std::fprintf(out, "pings        %llu sent at the end of the hold, %llu answered, %llu unanswered\n",
+                 static_cast<unsigned long long>(c.sent), static_cast<unsigned long long>(c.acked),
+                 static_cast<unsigned long long>(f.unanswered));
+  }
   if (o.scenario == scenario_kind::churn) {
     std::fprintf(out, "cycles       %llu completed in the window (%.1f/s), %llu pings unanswered\n",
                  static_cast<unsigned long long>(c.window_acked), f.per_s(c.window_acked),
@@ -194,6 +199,7 @@ std::string json_summary(const options& o, const plan& p, const outcome& r) {
     j["members"] = o.rooms * o.room_size;
     j["joined"] = c.joined;
   }
+  if (o.scenario == scenario_kind::connect) j["pings"] = {{"sent", c.sent}, {"answered", c.acked}};
   if (o.scenario == scenario_kind::churn) {
     j["cycles"] = c.window_acked;
     j["cycles_per_s"] = f.per_s(c.window_acked);

@@ -20,8 +20,8 @@ struct counters {
   std::uint64_t opened = 0;           // handshakes completed (welcome received)
   std::uint64_t connect_failed = 0;
   std::uint64_t lost = 0;             // open connections the server or network ended
-  std::uint64_t sent = 0;             // requests sent (messages; pings in churn)
-  std::uint64_t acked = 0;            // answered by ack (pong in churn)
+  std::uint64_t sent = 0;             // requests sent (messages; pings in churn and connect)
+  std::uint64_t acked = 0;            // answered by ack (pong in churn and connect)
   std::uint64_t rejected = 0;         // answered by error
   std::uint64_t errors = 0;           // error frames, with or without ref
   std::uint64_t delivered = 0;        // deliveries this connection was meant to get

@@ -1,5 +1,7 @@
 #include "server/net/coalescing_socket.hpp"
 
+#include <sys/socket.h>
+
 #include <array>
 
 namespace switchboard {
@@ -94,6 +96,19 @@ void coalescing_socket::write_text_frames(std::vector<frame_ptr> frames) {
   }
   ssize_t sent = ::sendmsg(st->socket.native_handle(), &run->message, MSG_NOSIGNAL | MSG_DONTWAIT);
   run->complete(sent < 0 ? -errno : static_cast<int>(sent));
+}
+
+bool coalescing_socket::take_pong() {
+  auto& st = *state_;
+  if (static_cast<unsigned char>(st.peeked) != 0x8a) return false;  // FIN, pong
+  std::array<unsigned char, inbound_frames::max_header_bytes + 125> head;
+  const int fd = st.socket.native_handle();
+  const ssize_t n = ::recv(fd, head.data(), head.size(), MSG_PEEK | MSG_DONTWAIT);
+  if (n <= 0) return false;
+  const std::size_t size = inbound_frames::whole_pong(head.data(), static_cast<std::size_t>(n));
+  if (size == 0) return false;
+  // The bytes are there (peeked): this takes all of them.
+  return ::recv(fd, head.data(), size, MSG_DONTWAIT) == static_cast<ssize_t>(size);
 }
 
 bool coalescing_socket::has_room() const noexcept { return state_->room_left(); }

@@ -14,6 +14,10 @@
 // the kernel is queued on the ring instead and reaches the kernel with the
 // batch's other sends in one system call.
 //
+// Reads are Beast's, counted frame by frame (inbound_frames), so that a
+// session can tell when Beast holds none of the client's bytes and wait for
+// readability instead of keeping a read pending (ws_session).
+//
 // Past `held_bytes_limit` of unsent bytes Beast's writes do not complete
 // until the kernel has taken some, and has_room() is false, so a client that
 // stops reading backs up into the session's own queue, where the
@@ -29,6 +33,7 @@
 
 #include "common/metrics.hpp"
 #include "common/net.hpp"
+#include "server/net/inbound_frames.hpp"
 #include "server/net/send_ring.hpp"
 
 namespace switchboard {
@@ -80,10 +85,41 @@ class coalescing_socket {
   }
   bool failed() const noexcept { return bool(state_->failed); }
 
+  // Beast's reads. The handler it gives keeps the stream, and so this
+  // state, alive until it completes: a plain pointer does. The wrapper has
+  // no associated allocator, so Asio recycles the read's memory as it does
+  // for Beast's own handler.
   template <class MutableBufferSequence, class ReadToken>
   auto async_read_some(const MutableBufferSequence& buffers, ReadToken&& token) {
-    return state_->socket.async_read_some(buffers, std::forward<ReadToken>(token));
+    return asio::async_initiate<ReadToken, void(error_code, std::size_t)>(
+        [](auto handler, state* st, const MutableBufferSequence& buffers) {
+          st->socket.async_read_some(
+              buffers, [st, buffers, handler = std::move(handler)](error_code ec, std::size_t n) mutable {
+                for (auto b : beast::buffers_prefix(n, buffers))
+                  st->inbound.feed(static_cast<const char*>(b.data()), b.size());
+                std::move(handler)(ec, n);
+              });
+        },
+        token, state_.get(), buffers);
   }
+
+  // Whether Beast may hold bytes of the client's it has not handed over
+  // yet, when the session has taken `messages_taken` messages.
+  bool may_hold_unread(std::uint64_t messages_taken) const noexcept {
+    return !state_->inbound.at_message_end() || state_->inbound.messages_ended() != messages_taken;
+  }
+  // Calls `handler(ec, n)` once the socket has bytes to read, its end, or an
+  // error; takes none of them. Waits on Asio's reactor like a read does, so
+  // bytes that came before the wait are seen.
+  template <class Handler>
+  void async_wait_readable(Handler&& handler) {
+    state_->socket.async_receive(asio::buffer(&state_->peeked, 1), asio::socket_base::message_peek,
+                                 std::forward<Handler>(handler));
+  }
+  // After async_wait_readable: reads one whole pong frame from the front of
+  // what the socket holds, if that is what it holds, and says so. Only
+  // while Beast holds nothing (!may_hold_unread): Beast never sees it.
+  bool take_pong();
 
   template <class ConstBufferSequence, class WriteToken>
   auto async_write_some(const ConstBufferSequence& buffers, WriteToken&& token) {
@@ -184,6 +220,8 @@ class coalescing_socket {
     std::string pending;  // gathered, not yet handed to the kernel
     std::string sending;  // the bytes of the one send in flight
     error_code failed;    // a send failed: every later write fails with this
+    inbound_frames inbound;  // what Beast has read
+    char peeked = 0;         // async_wait_readable's first byte
     bool in_flight = false;  // a send (batched or not) has the socket's bytes
     bool torn_down = false;  // the close handshake is over: no more frames
     once_callback<error_code, std::size_t> held;  // a write waiting for the kernel

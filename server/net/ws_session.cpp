@@ -1,5 +1,6 @@
 #include "server/net/ws_session.hpp"
 
+#include <memory_resource>
 #include <set>
 
 #include "common/expected_close.hpp"
@@ -93,7 +94,39 @@ void ws_session::on_accepted(error_code ec, std::optional<std::int64_t> deadline
 }
 
 void ws_session::read_message() {
-  ws_.async_read_some(asio::buffer(short_message_), [self = shared_from_this()](error_code ec, std::size_t n) {
+  if (ws_.next_layer().may_hold_unread(messages_taken_)) return read_now();
+  wait_readable();
+}
+
+void ws_session::wait_readable() {
+  short_message_.reset();
+  // In a block of exactly its size: Asio's per-thread recycling would hand
+  // this small handler a large block left by the handshake, and it is held
+  // for as long as the client stays idle.
+  ws_.next_layer().async_wait_readable(asio::bind_allocator(
+      std::pmr::polymorphic_allocator<>(std::pmr::new_delete_resource()),
+      [self = shared_from_this()](error_code ec, std::size_t) { self->on_readable(ec); }));
+}
+
+void ws_session::on_readable(error_code ec) {
+  // The end of the stream, a reset, or the socket closed here. Not Beast's
+  // to find: Asio takes a receive that got no bytes for a drained socket
+  // and, its epoll registration being edge-triggered, would leave a read
+  // started now waiting for an event that has already come.
+  if (ec) return end(ec);
+  // The answer to the idle watch's ping: taken here, or Beast's read would
+  // stay pending after it until the next message.
+  if (ws_.next_layer().take_pong()) {
+    heard_ = true;
+    return wait_readable();
+  }
+  // Anything else (a message, a ping, a close frame) is Beast's to read.
+  read_now();
+}
+
+void ws_session::read_now() {
+  if (!short_message_) short_message_ = std::make_unique<std::array<char, short_message_bytes>>();
+  ws_.async_read_some(asio::buffer(*short_message_), [self = shared_from_this()](error_code ec, std::size_t n) {
     self->on_message_start(ec, n);
   });
 }
@@ -102,10 +135,13 @@ void ws_session::on_message_start(error_code ec, std::size_t n) {
   if (ec) return end(ec);
   heard_ = true;
   metrics::add(ctx_.metrics.bytes_received, n);
-  if (ws_.is_message_done()) return on_message(std::string_view(short_message_.data(), n));
+  if (ws_.is_message_done()) {
+    ++messages_taken_;
+    return on_message(std::string_view(short_message_->data(), n));
+  }
   // Longer than short_message_: read the rest after what came so far.
   long_message_ = std::make_unique<beast::flat_buffer>();
-  long_message_->commit(asio::buffer_copy(long_message_->prepare(n), asio::buffer(short_message_, n)));
+  long_message_->commit(asio::buffer_copy(long_message_->prepare(n), asio::buffer(*short_message_, n)));
   ws_.async_read(*long_message_, [self = shared_from_this()](error_code ec, std::size_t n) {
     self->on_message_rest(ec, n);
   });
@@ -114,6 +150,7 @@ void ws_session::on_message_start(error_code ec, std::size_t n) {
 void ws_session::on_message_rest(error_code ec, std::size_t n) {
   auto message = std::move(long_message_);
   if (ec) return end(ec);
+  ++messages_taken_;
   metrics::add(ctx_.metrics.bytes_received, n);
   auto data = message->cdata();
   on_message(std::string_view(static_cast<const char*>(data.data()), data.size()));

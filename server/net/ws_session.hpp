@@ -7,9 +7,13 @@
 // (coalescing_socket).
 //
 // Shaped for tens of thousands of idle clients per worker: callbacks rather
-// than coroutines, so an idle session holds one pending read into a small
-// buffer of its own and nothing else. A coroutine exists only while a request
-// waits on Redis, and a large buffer only while a long message is read.
+// than coroutines, and an idle session reads nothing. Once Beast holds none
+// of the client's bytes (inbound_frames), it waits for the socket to turn
+// readable, a handler of a few words in a block of its own size, with no
+// read of Beast's pending and no read buffer; the peer's pongs to the idle
+// watch's pings are taken there too, everything else is Beast's to read. A
+// coroutine exists only while a request waits on Redis, and a large buffer
+// only while a long message is read.
 
 #include <array>
 #include <memory>
@@ -69,7 +73,12 @@ class ws_session final : public recipient,
 
  private:
   void on_accepted(error_code ec, std::optional<std::int64_t> deadline);
+  // Reads the next message: at once if Beast may hold some of it, else
+  // once the socket is readable.
   void read_message();
+  void wait_readable();
+  void on_readable(error_code ec);
+  void read_now();
   void on_message_start(error_code ec, std::size_t n);
   void on_message_rest(error_code ec, std::size_t n);
   // Answers one complete message, or starts the request it carries.
@@ -143,7 +152,9 @@ class ws_session final : public recipient,
   std::unique_ptr<closing_state> closing_;
   std::unique_ptr<parked_request> parked_;
   std::unique_ptr<beast::flat_buffer> long_message_;
-  std::array<char, short_message_bytes> short_message_;
+  // While reading; an idle session has none.
+  std::unique_ptr<std::array<char, short_message_bytes>> short_message_;
+  std::uint64_t messages_taken_ = 0;  // whole messages Beast has handed over
   bool ended_ = false;         // the read side is over
   bool write_failed_ = false;  // nothing more can be written
   bool personal_held_ = false;  // until the first request
