@@ -29,13 +29,15 @@ redis::client_options options_for(std::shared_ptr<redis::locator> where, std::st
 }
 
 // The commands' indexes by slot, each slot's in order, the slots in order
-// of their first command.
-std::vector<std::vector<std::size_t>> slot_groups(std::span<const std::vector<std::string>> commands) {
+// of their first command; one group of them all unless `by_slot`.
+std::vector<std::vector<std::size_t>> slot_groups(std::span<const std::vector<std::string>> commands, bool by_slot) {
   std::vector<std::pair<std::uint16_t, std::vector<std::size_t>>> groups;
   for (std::size_t i = 0; i < commands.size(); ++i) {
-    std::vector<std::string_view> args(commands[i].begin(), commands[i].end());
-    auto key = redis::router::routing_key(args);
-    std::uint16_t slot = key ? redis::key_slot(*key) : 0;
+    std::uint16_t slot = 0;
+    if (by_slot) {
+      std::vector<std::string_view> args(commands[i].begin(), commands[i].end());
+      if (auto key = redis::router::routing_key(args)) slot = redis::key_slot(*key);
+    }
     auto it = std::find_if(groups.begin(), groups.end(), [slot](const auto& g) { return g.first == slot; });
     if (it == groups.end()) it = groups.insert(groups.end(), {slot, {}});
     it->second.push_back(i);
@@ -240,14 +242,8 @@ asio::awaitable<bus::transaction_result> bus::transaction(std::span<const std::v
   std::uint64_t moves = where_->moves();
   transaction_result out;
   out.replies.resize(commands.size());
-  // One group, of every command, without a cluster.
-  std::vector<std::vector<std::size_t>> groups;
-  if (lanes_) {
-    groups = slot_groups(commands);
-  } else {
-    groups.emplace_back(commands.size());
-    for (std::size_t i = 0; i < commands.size(); ++i) groups.back()[i] = i;
-  }
+  // Without a cluster, one group of every command.
+  const auto groups = slot_groups(commands, lanes_ != nullptr);
   for (const auto& group : groups) {
     redis::connection::result result;
     if (lanes_) {

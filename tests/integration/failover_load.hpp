@@ -74,6 +74,36 @@ class broadcast_load {
     return false;
   }
 
+  // A second of load, then `fail`, then load until messages have been
+  // acknowledged for 2 s after `back` (polled every 10 ticks) first held:
+  // checks the books, prints the figures, and expects the first ack within
+  // recovery_bound of `back`. `what` names the fault in the figures.
+  void through_fault(const std::function<void()>& fail, const std::function<bool()>& back, const std::string& what) {
+    run_until([](clock::time_point) { return false; }, 1s);
+    const auto failed_at = clock::now();
+    fail();
+    std::optional<clock::time_point> back_at;
+    int polls = 0;
+    auto watch = [&] {
+      if (!back_at && ++polls % 10 == 0 && back()) back_at = clock::now();
+    };
+    auto acked_again_for_a_while = [&](clock::time_point now) {
+      if (!back_at) return false;
+      auto first = first_ack_of_one_sent_after(*back_at);
+      return first && now - *first > 2s;
+    };
+    bool recovered = run_until(acked_again_for_a_while, 30s, watch);
+    drain();
+    check();
+    ASSERT_TRUE(back_at) << what << ": the broker was not back within 30 s";
+    ASSERT_TRUE(recovered) << what << ": nothing was acknowledged after the broker was back";
+    auto first = first_ack_of_one_sent_after(*back_at);
+    std::cout << "[ failover ] " << what << ": back " << ms_between(failed_at, *back_at)
+              << " ms after the fault began; first acknowledged message " << ms_between(*back_at, *first)
+              << " ms after that\n";
+    EXPECT_LT(*first - *back_at, recovery_bound);
+  }
+
   // Stops sending and waits until every request is answered, then a moment
   // more for the last deliveries.
   void drain() {

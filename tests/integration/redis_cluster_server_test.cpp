@@ -11,7 +11,6 @@
 #include <signal.h>
 
 #include <chrono>
-#include <iostream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -32,9 +31,6 @@ namespace {
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 using failover_load::broadcast_load;
-using failover_load::clock;
-using failover_load::ms_between;
-using failover_load::recovery_bound;
 
 const std::string api_key = "cluster-test-api-key-0123456789";
 const redis_keys keys("sb:");
@@ -260,29 +256,7 @@ void load_through_fault(test_loop& loop, node_process& a, node_process& b, const
       ASSERT_EQ(client->next_answer().value("type", ""), "ack");
     }
   broadcast_load load(loop, {&s0, &s1}, {&s0, &s1, &r0, &r1}, request);
-  load.run_until([](clock::time_point) { return false; }, 1s);
-  const auto failed_at = clock::now();
-  fail();
-  std::optional<clock::time_point> back_at;
-  int polls = 0;
-  auto watch = [&] {
-    if (!back_at && ++polls % 10 == 0 && back()) back_at = clock::now();
-  };
-  auto acked_again_for_a_while = [&](clock::time_point now) {
-    if (!back_at) return false;
-    auto first = load.first_ack_of_one_sent_after(*back_at);
-    return first && now - *first > 2s;
-  };
-  bool recovered = load.run_until(acked_again_for_a_while, 30s, watch);
-  load.drain();
-  load.check();
-  ASSERT_TRUE(back_at) << "the slot was not served again within 30 s";
-  ASSERT_TRUE(recovered) << "no message was acknowledged after the slot was served again";
-  auto first = load.first_ack_of_one_sent_after(*back_at);
-  std::cout << "[ failover ] " << what << ": served again " << ms_between(failed_at, *back_at)
-            << " ms after the fault began; first acknowledged message " << ms_between(*back_at, *first)
-            << " ms after that\n";
-  EXPECT_LT(*first - *back_at, recovery_bound);
+  load.through_fault(fail, back, what);
 }
 
 const json broadcasts{{"type", "broadcast"}};
