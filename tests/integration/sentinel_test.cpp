@@ -48,7 +48,7 @@ class sentinel_test : public ::testing::Test {
 // second of it, then `fail` (the failover's cause), then the load goes on
 // until broadcasts have been acknowledged on the new primary for 2 s.
 void load_through_failover(test_loop& loop, node_process& node, sentinel_servers& servers,
-                           const std::function<void()>& fail) {
+                           const std::function<void()>& fail, const std::string& what) {
   ws_client s0 = connect_on_worker(loop, node.ws_url(), 0);
   ws_client s1 = connect_on_worker(loop, node.ws_url(), 1);
   ws_client r0 = connect_on_worker(loop, node.ws_url(), 0);
@@ -63,7 +63,7 @@ void load_through_failover(test_loop& loop, node_process& node, sentinel_servers
     }
     return false;
   };
-  load.through_fault(fail, promoted, "promotion seen");
+  load.through_fault(fail, promoted, what + ", promotion seen");
 }
 
 TEST_F(sentinel_test, every_scope_across_workers_and_nodes) {
@@ -101,12 +101,12 @@ TEST_F(sentinel_test, sentinel_failover_under_load_loses_no_acknowledged_message
   node_process& node = start_node({.extra_flags = no_budget});
   load_through_failover(loop_, node, servers(), [&] {
     EXPECT_EQ(servers().sentinel(0).command({"SENTINEL", "FAILOVER", sentinel_servers::master_name}), "OK");
-  });
+  }, "SENTINEL FAILOVER");
 }
 
 TEST_F(sentinel_test, primary_killed_under_load_loses_no_acknowledged_message) {
   node_process& node = start_node({.extra_flags = no_budget});
-  load_through_failover(loop_, node, servers(), [&] { servers().server(0).kill(); });
+  load_through_failover(loop_, node, servers(), [&] { servers().server(0).kill(); }, "primary SIGKILLed");
 }
 
 // The primary is demoted by hand while every sentinel is frozen: no
